@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nobufs/nobufs/record"
+	"github.com/nobufs/nobufs/report"
+	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/workers"
+)
+
+type runOptions struct {
+	st     *state
+	files  []string
+	out    string
+	quiet  bool
+	allow  []string
+	sample time.Duration
+}
+
+func newRunCmd(st *state, runF func(context.Context, *runOptions) error) *cobra.Command {
+	opts := &runOptions{st: st}
+	cmd := &cobra.Command{
+		Use:   "run FILE...",
+		Short: "Run scenario files and record their results",
+		Long: `Run validates every FILE first (nothing runs if one is bad), then runs them
+in order. Each run writes results/<scenario>/<UTC timestamp>/ (or under
+--out) and prints a short summary.
+
+Exit status: 0 every run met its expectations, 1 a run did not (see the
+scenario's expect section), 2 bad input, 3 internal or environment error,
+130 interrupted (the summary is still written, marked interrupted).`,
+		Example: `  nobufs run scenarios.d/port-exhaustion.yaml
+  nobufs run --out /tmp/results --quiet scenarios.d/*.yaml
+  nobufs run --allow-target 192.0.2.10/32 my-real-server.yaml`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.files = args
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return runRun(c.Context(), opts)
+		},
+		ValidArgsFunction: yamlFiles,
+	}
+	cmd.Flags().StringVar(&opts.out, "out", "results", "directory to put results under")
+	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "print no progress line")
+	cmd.Flags().StringSliceVar(&opts.allow, "allow-target", nil, "allow external targets in this CIDR (repeatable); loopback is always allowed")
+	cmd.Flags().DurationVar(&opts.sample, "sample-every", time.Second, "timeline sampling interval")
+	_ = cmd.Flags().MarkHidden("sample-every")
+	return cmd
+}
+
+func yamlFiles(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+}
+
+func parseAllow(cidrs []string) ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for _, s := range cidrs {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, usageError("--allow-target %q: want a CIDR such as 192.0.2.0/24", s)
+		}
+		ps = append(ps, p.Masked())
+	}
+	return ps, nil
+}
+
+// loadAll loads and validates every file, reporting all problems at once.
+func loadAll(files []string) ([]*scenarios.Scenario, error) {
+	var all scenarios.Problems
+	var scs []*scenarios.Scenario
+	for _, f := range files {
+		sc, err := scenarios.LoadFile(f)
+		var ps scenarios.Problems
+		if errors.As(err, &ps) {
+			all = append(all, ps...)
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		scs = append(scs, sc)
+	}
+	if len(all) > 0 {
+		return nil, all
+	}
+	return scs, nil
+}
+
+func runRun(ctx context.Context, o *runOptions) error {
+	allow, err := parseAllow(o.allow)
+	if err != nil {
+		return err
+	}
+	scs, err := loadAll(o.files)
+	if err != nil {
+		return err
+	}
+	for i, sc := range scs {
+		if sc.Target.Address != "" {
+			if err := workers.CheckTarget(sc.Target.Address, sc.Target.Allow, allow); err != nil {
+				return fmt.Errorf("%s: %w", o.files[i], err)
+			}
+		}
+	}
+	code := exitOK
+	for i, sc := range scs {
+		if ctx.Err() != nil {
+			break
+		}
+		sum, dir, err := runOne(ctx, o, sc, allow)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.files[i], err)
+		}
+		if err := report.Text(o.st.stdout, sum); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.st.stdout, "%-17s%s\n", "results", dir)
+		if i < len(scs)-1 {
+			fmt.Fprintln(o.st.stdout)
+		}
+		switch sum.Status {
+		case workers.StatusInterrupted:
+			code = exitInterrupted
+		case workers.StatusFailed:
+			code = max(code, exitFailed)
+		}
+	}
+	if code != exitOK {
+		return silentExit(code)
+	}
+	return nil
+}
+
+func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []netip.Prefix) (*workers.Summary, string, error) {
+	run, err := record.Create(o.out, sc.Name, sc, time.Now())
+	if err != nil {
+		return nil, "", &exitError{code: exitInternal, err: err}
+	}
+	defer run.Close()
+	pl := newProgressLine(o.st, o.quiet, sc.Name)
+	sum, err := workers.Run(ctx, sc, workers.Options{
+		Timeline:     run.Timeline,
+		Progress:     pl.update,
+		AllowTargets: allow,
+		ToolVersion:  version,
+		SampleEvery:  o.sample,
+	})
+	pl.clear()
+	if err != nil {
+		return nil, run.Dir, err
+	}
+	if err := run.WriteSummary(sum); err != nil {
+		return nil, run.Dir, &exitError{code: exitInternal, err: err}
+	}
+	return sum, run.Dir, nil
+}

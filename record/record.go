@@ -1,0 +1,139 @@
+// Package record is the results layout on disk: one directory per run,
+// results/<scenario>/<UTC timestamp>/, holding the resolved scenario, the
+// streamed timeline and the summary. docs/results.md describes the files.
+//
+// Every file a run needs is opened before the load starts, so a harness that
+// exhausts its own descriptors can still write its summary.
+package record
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/workers"
+)
+
+// File names inside a run directory.
+const (
+	ScenarioFile = "scenario.yaml"
+	SummaryFile  = "summary.json"
+	TimelineFile = "timeline.ndjson"
+)
+
+// TimestampLayout names run directories: UTC, sortable, no colons.
+const TimestampLayout = "20060102T150405Z"
+
+// Run is an open run directory.
+type Run struct {
+	Dir      string
+	Timeline *os.File
+	// summary is opened at creation and written at the end: writing the
+	// summary needs no new descriptor.
+	summary *os.File
+}
+
+// Create makes a fresh run directory under root for scenario name, named by
+// the UTC time now (with a -2, -3… suffix if that exists), writes the
+// resolved scenario and opens the timeline and summary files.
+func Create(root, name string, sc *scenarios.Scenario, now time.Time) (*Run, error) {
+	base := filepath.Join(root, name, now.UTC().Format(TimestampLayout))
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+		return nil, fmt.Errorf("results directory: %w", err)
+	}
+	dir := base
+	for i := 2; ; i++ {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) || i > 1000 {
+			return nil, fmt.Errorf("results directory: %w", err)
+		}
+		dir = fmt.Sprintf("%s-%d", base, i)
+	}
+	b, err := yaml.Marshal(sc)
+	if err != nil {
+		return nil, fmt.Errorf("encode scenario: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ScenarioFile), b, 0o644); err != nil {
+		return nil, fmt.Errorf("write scenario: %w", err)
+	}
+	r := &Run{Dir: dir}
+	if r.Timeline, err = os.OpenFile(filepath.Join(dir, TimelineFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644); err != nil {
+		return nil, fmt.Errorf("open timeline: %w", err)
+	}
+	if r.summary, err = os.OpenFile(filepath.Join(dir, SummaryFile+".tmp"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+		r.Timeline.Close()
+		return nil, fmt.Errorf("open summary: %w", err)
+	}
+	return r, nil
+}
+
+// WriteSummary writes summary.json: into the file opened at creation, then
+// renamed into place, so a reader never sees half a summary.
+func (r *Run) WriteSummary(s *workers.Summary) error {
+	if r.summary == nil {
+		return errors.New("summary already written")
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode summary: %w", err)
+	}
+	b = append(b, '\n')
+	f := r.summary
+	r.summary = nil
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("write summary: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write summary: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	if err := os.Rename(filepath.Join(r.Dir, SummaryFile+".tmp"), filepath.Join(r.Dir, SummaryFile)); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	return nil
+}
+
+// Close closes the run's files. A summary never written leaves no
+// summary.json (the timeline is what remains; see Rebuild).
+func (r *Run) Close() error {
+	var errs []error
+	if r.summary != nil {
+		errs = append(errs, r.summary.Close())
+		r.summary = nil
+		_ = os.Remove(filepath.Join(r.Dir, SummaryFile+".tmp"))
+	}
+	if r.Timeline != nil {
+		errs = append(errs, r.Timeline.Close())
+		r.Timeline = nil
+	}
+	return errors.Join(errs...)
+}
+
+// ReadSummary reads the summary.json of a run directory.
+func ReadSummary(dir string) (*workers.Summary, error) {
+	b, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	if err != nil {
+		return nil, err
+	}
+	var s workers.Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: not a nobufs summary: %w", filepath.Join(dir, SummaryFile), err)
+	}
+	if s.Schema == 0 || s.Schema > workers.SchemaVersion {
+		return nil, fmt.Errorf("%s: schema %d is not one this version reads (1–%d)", filepath.Join(dir, SummaryFile), s.Schema, workers.SchemaVersion)
+	}
+	return &s, nil
+}

@@ -1,0 +1,91 @@
+// Package report holds pure functions over results: the text summary of a
+// run, tables and comparisons. Nothing here touches the network.
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nobufs/nobufs/workers"
+)
+
+// Text writes a short human summary of a run.
+func Text(w io.Writer, s *workers.Summary) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	name := ""
+	if s.Scenario != nil {
+		name = s.Scenario.Name
+	}
+	fmt.Fprintf(tw, "scenario\t%s (%s)\n", name, kindOf(s))
+	fmt.Fprintf(tw, "status\t%s, stopped by %s after %s\n", s.Status, s.StopReason, secs(s.ElapsedSec))
+	fmt.Fprintf(tw, "target\t%s %s\n", s.Target.Mode, s.Target.Address)
+	fmt.Fprintf(tw, "ops\tissued %d, ok %d, failed %d, aborted %d, dropped %d\n", s.Ops.Issued, s.Ops.OK, s.Ops.Failed, s.Ops.Aborted, s.Ops.Dropped)
+	if f := s.TimeToFailure; f != nil {
+		fmt.Fprintf(tw, "time to failure\t%s: %s at op #%d, after %d ok (%s, %s)\n", secs(f.AtSec), f.Class, f.Op, f.OKBefore, f.Phase, codeString(f.Code, f.Name))
+	} else {
+		fmt.Fprintf(tw, "time to failure\tnone (no error of class %s)\n", failClasses(s))
+	}
+	for i, e := range s.Errors {
+		label := ""
+		if i == 0 {
+			label = "errors"
+		}
+		fmt.Fprintf(tw, "%s\t%s/%s %s: %d, first at %s (op #%d)\n", label, e.Phase, e.Class, codeString(e.Code, e.Name), e.Count, secs(e.FirstAt), e.FirstOp)
+	}
+	if l, ok := s.Latency["connect"]; ok && l.Count > 0 {
+		fmt.Fprintf(tw, "connect\tp50 %s, p90 %s, p99 %s, max %s (%d)\n", us(l.P50), us(l.P90), us(l.P99), us(l.Max), l.Count)
+	}
+	fmt.Fprintf(tw, "peak open\t%d connections\n", s.PeakOpen)
+	if p := s.PortExhaustion; p != nil {
+		rng := "system range"
+		if p.RangeSize > 0 {
+			rng = fmt.Sprintf("%d-%d (%d ports)", p.Low, p.High, p.RangeSize)
+		}
+		before := "no failure"
+		if p.ConnectsBeforeFailure != nil {
+			before = fmt.Sprintf("%d connects before failure", *p.ConnectsBeforeFailure)
+		}
+		fmt.Fprintf(tw, "source ports\t%s via %s: %s", rng, p.Method, before)
+		if p.RecoveredAtSec != nil {
+			fmt.Fprintf(tw, ", connects succeeded again at %s", secs(*p.RecoveredAtSec))
+		}
+		fmt.Fprintln(tw)
+	}
+	for _, u := range s.Unmet {
+		fmt.Fprintf(tw, "unmet\t%s\n", u)
+	}
+	return tw.Flush()
+}
+
+func kindOf(s *workers.Summary) string {
+	if s.Scenario == nil {
+		return "?"
+	}
+	return s.Scenario.Kind
+}
+
+func failClasses(s *workers.Summary) string {
+	if s.Scenario == nil || len(s.Scenario.Failure.Classes) == 0 {
+		return "counted as failure"
+	}
+	return strings.Join(s.Scenario.Failure.Classes, ", ")
+}
+
+func codeString(code int, name string) string {
+	switch {
+	case name != "":
+		return fmt.Sprintf("code %d %s", code, name)
+	case code != 0:
+		return fmt.Sprintf("code %d", code)
+	}
+	return "no code"
+}
+
+func secs(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(10 * time.Microsecond).String()
+}
+
+func us(v int64) string { return (time.Duration(v) * time.Microsecond).String() }

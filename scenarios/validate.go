@@ -1,0 +1,286 @@
+package scenarios
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// ErrorClasses lists every error class a scenario may name in
+// failure.classes. workers.Classes returns the same list (a test checks).
+var ErrorClasses = []string{
+	"enobufs", "eaddrnotavail", "eaddrinuse", "emfile", "enfile",
+	"econnrefused", "econnreset", "econnaborted", "etimedout", "ehostunreach",
+	"enetunreach", "enetdown", "epipe", "eagain", "einprogress", "einval",
+	"eacces", "eperm", "enomem", "deadline", "eof", "canceled", "other",
+}
+
+// Bound is the allowed range of a numeric or duration field.
+type Bound struct {
+	Min, Max float64
+	// Duration says Min and Max are nanoseconds.
+	Duration bool
+	// ZeroOK allows 0 besides [Min, Max] ("0 or 1ms–1h").
+	ZeroOK bool
+}
+
+func (b Bound) String() string {
+	f := func(x float64) string {
+		if b.Duration {
+			return fmtDuration(time.Duration(x))
+		}
+		return fmt.Sprintf("%g", x)
+	}
+	s := f(b.Min) + "–" + f(b.Max)
+	if b.ZeroOK {
+		s = "0 or " + s
+	}
+	return s
+}
+
+func (b Bound) ok(x float64) bool {
+	return (b.ZeroOK && x == 0) || (x >= b.Min && x <= b.Max)
+}
+
+// fmtDuration writes d without trailing zero units: 10m, 1h, 1ms.
+func fmtDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+const (
+	ms  = float64(time.Millisecond)
+	sec = float64(time.Second)
+)
+
+// Bounds holds the allowed range of every numeric field, by path. The
+// validator enforces them and docs/scenarios.md states them (a test checks).
+var Bounds = map[string]Bound{
+	"load.workers":                 {Min: 1, Max: 10000},
+	"load.rate":                    {Min: 0, Max: 1e6},
+	"load.stages[].duration":       {Min: ms, Max: 24 * 3600 * sec, Duration: true},
+	"load.stages[].target":         {Min: 0, Max: 1e6},
+	"socket.connect_timeout":       {Min: ms, Max: 600 * sec, Duration: true},
+	"socket.io_timeout":            {Min: ms, Max: 3600 * sec, Duration: true},
+	"socket.keepalive":             {Min: sec, Max: 7200 * sec, Duration: true, ZeroOK: true},
+	"socket.sndbuf":                {Min: 1024, Max: 64 << 20, ZeroOK: true},
+	"socket.rcvbuf":                {Min: 1024, Max: 64 << 20, ZeroOK: true},
+	"socket.linger":                {Min: -1, Max: 3600},
+	"socket.user_timeout":          {Min: ms, Max: 3600 * sec, Duration: true, ZeroOK: true},
+	"limits.nofile":                {Min: 16, Max: 1 << 20, ZeroOK: true},
+	"stop.duration":                {Min: ms, Max: 24 * 3600 * sec, Duration: true},
+	"stop.max_ops":                 {Min: 1, Max: 1e10},
+	"stop.after_failure":           {Min: 0, Max: 3600 * sec, Duration: true},
+	"expect.max_ttf":               {Min: 0, Max: 24 * 3600 * sec, Duration: true},
+	"expect.min_ttf":               {Min: 0, Max: 24 * 3600 * sec, Duration: true},
+	"port_exhaustion.exchange":     {Min: 0, Max: 65536},
+	"port_exhaustion.source_ports": {Min: 1, Max: 65535},
+}
+
+// Enums holds the allowed values of every field that takes one of a set of
+// names, by path. The validator enforces them and docs/scenarios.md lists them.
+var Enums = map[string][]string{
+	"kind":                        Kinds,
+	"target.builtin":              TargetModes,
+	"load.model":                  {ModelClosed, ModelOpen},
+	"load.arrival":                {ArrivalConstant, ArrivalPoisson},
+	"failure.classes[]":           ErrorClasses,
+	"expect.failure":              {ExpectAny, ExpectRequired, ExpectForbidden},
+	"port_exhaustion.method":      {PortMethodAuto, PortMethodOption, PortMethodBind},
+	"port_exhaustion.close_first": {CloseClient, CloseServer},
+}
+
+type fieldError struct{ path, msg string }
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// Validate checks a decoded scenario. It returns nil or a Problems whose
+// entries carry the field path (no file positions: Parse adds those).
+func Validate(s *Scenario) error {
+	fes := validate(s)
+	if len(fes) == 0 {
+		return nil
+	}
+	ps := make(Problems, len(fes))
+	for i, fe := range fes {
+		ps[i] = Problem{File: s.Name, Path: fe.path, Msg: fe.msg}
+	}
+	return ps
+}
+
+func validate(s *Scenario) []fieldError {
+	var v validator
+	if s.Name == "" {
+		v.add("name", "name is required (lowercase letters, digits, '.', '_' or '-', at most 64)")
+	} else if !nameRE.MatchString(s.Name) {
+		v.add("name", fmt.Sprintf("name %q: use lowercase letters, digits, '.', '_' or '-', at most 64, starting with a letter or digit", s.Name))
+	}
+	if s.Kind == "" {
+		v.add("kind", "kind is required (allowed: "+strings.Join(Kinds, ", ")+")")
+	} else {
+		v.enum("kind", s.Kind)
+	}
+
+	// Target.
+	switch {
+	case s.Target.Address != "" && s.Target.Builtin != "":
+		v.add("target.address", "give target.address or target.builtin, not both")
+	case s.Target.Address != "":
+		if _, err := netip.ParseAddrPort(s.Target.Address); err != nil {
+			v.add("target.address", fmt.Sprintf("target.address %q: want IP:PORT such as 127.0.0.1:8080 or [::1]:8080", s.Target.Address))
+		}
+	default:
+		v.enum("target.builtin", s.Target.Builtin)
+	}
+	if ap, err := netip.ParseAddrPort(s.Target.Listen); err != nil {
+		v.add("target.listen", fmt.Sprintf("target.listen %q: want a loopback IP:PORT such as 127.0.0.1:0", s.Target.Listen))
+	} else if !ap.Addr().IsLoopback() {
+		v.add("target.listen", fmt.Sprintf("target.listen %q: built-in targets listen on loopback only (127.0.0.0/8 or ::1)", s.Target.Listen))
+	}
+	for i, c := range s.Target.Allow {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			v.add(fmt.Sprintf("target.allow[%d]", i), fmt.Sprintf("target.allow: %q is not a CIDR such as 192.0.2.0/24", c))
+		}
+	}
+
+	// Load.
+	v.enum("load.model", s.Load.Model)
+	v.enum("load.arrival", s.Load.Arrival)
+	v.num("load.workers", float64(s.Load.Workers))
+	v.num("load.rate", s.Load.Rate)
+	if s.Load.Model == ModelOpen && s.Load.Rate == 0 && len(s.Load.Stages) == 0 {
+		v.add("load.rate", "the open model needs load.rate > 0 or load.stages")
+	}
+	if s.Load.Model == ModelClosed && (s.Load.Rate != 0 || len(s.Load.Stages) != 0) {
+		v.add("load.model", "load.rate and load.stages apply to the open model only; set load.model: open")
+	}
+	for i, st := range s.Load.Stages {
+		v.numAt(fmt.Sprintf("load.stages[%d].duration", i), "load.stages[].duration", float64(st.Duration))
+		v.numAt(fmt.Sprintf("load.stages[%d].target", i), "load.stages[].target", st.Target)
+	}
+
+	// Socket options.
+	v.num("socket.connect_timeout", float64(s.Socket.ConnectTimeout))
+	v.num("socket.io_timeout", float64(s.Socket.IOTimeout))
+	v.num("socket.keepalive", float64(s.Socket.KeepAlive))
+	v.num("socket.sndbuf", float64(s.Socket.SndBuf))
+	v.num("socket.rcvbuf", float64(s.Socket.RcvBuf))
+	v.num("socket.linger", float64(s.Socket.Linger))
+	v.num("socket.user_timeout", float64(s.Socket.UserTimeout))
+
+	v.num("limits.nofile", float64(s.Limits.NoFile))
+
+	// Stop and failure.
+	v.num("stop.duration", float64(s.Stop.Duration))
+	v.num("stop.max_ops", float64(s.Stop.MaxOps))
+	v.num("stop.after_failure", float64(s.Stop.AfterFailure))
+	if s.Stop.AfterFailure > 0 && !s.Stop.OnFailure {
+		v.add("stop.after_failure", "stop.after_failure applies only with stop.on_failure: true")
+	}
+	seen := map[string]bool{}
+	for i, c := range s.Failure.Classes {
+		p := fmt.Sprintf("failure.classes[%d]", i)
+		v.enumAt(p, "failure.classes[]", c)
+		if seen[c] {
+			v.add(p, fmt.Sprintf("failure.classes: %q is listed twice", c))
+		}
+		seen[c] = true
+	}
+	v.enum("expect.failure", s.Expect.Failure)
+	v.num("expect.max_ttf", float64(s.Expect.MaxTTF))
+	v.num("expect.min_ttf", float64(s.Expect.MinTTF))
+	if s.Expect.MaxTTF > 0 && s.Expect.MinTTF > s.Expect.MaxTTF {
+		v.add("expect.min_ttf", "expect.min_ttf is larger than expect.max_ttf")
+	}
+	if (s.Expect.MaxTTF > 0 || s.Expect.MinTTF > 0) && s.Expect.Failure == ExpectForbidden {
+		v.add("expect.failure", "expect.max_ttf and expect.min_ttf need a failure; they contradict expect.failure: forbidden")
+	}
+	if len(s.Failure.Classes) == 0 && s.Expect.Failure == ExpectRequired {
+		v.add("expect.failure", "expect.failure: required needs at least one entry in failure.classes")
+	}
+
+	// Kind-specific sections: only the one of the scenario's kind.
+	if s.PortExhaustion != nil && s.Kind != KindPortExhaustion {
+		v.add("port_exhaustion", fmt.Sprintf("port_exhaustion applies to kind %s only, this scenario is kind %s", KindPortExhaustion, s.Kind))
+	}
+	if s.Kind == KindPortExhaustion && s.PortExhaustion != nil {
+		validatePortExhaustion(&v, s)
+	}
+	return v.errs
+}
+
+func validatePortExhaustion(v *validator, s *Scenario) {
+	p := s.PortExhaustion
+	v.enum("port_exhaustion.method", p.Method)
+	v.enum("port_exhaustion.close_first", p.CloseFirst)
+	v.num("port_exhaustion.exchange", float64(p.Exchange))
+	if p.SourcePorts != "" {
+		lo, hi, ok := p.PortRange()
+		b := Bounds["port_exhaustion.source_ports"]
+		switch {
+		case !ok:
+			v.add("port_exhaustion.source_ports", fmt.Sprintf("port_exhaustion.source_ports %q: want LOW-HIGH such as 40000-40049", p.SourcePorts))
+		case !b.ok(float64(lo)) || !b.ok(float64(hi)) || lo > hi:
+			v.add("port_exhaustion.source_ports", fmt.Sprintf("port_exhaustion.source_ports %q: want LOW-HIGH with %s and LOW <= HIGH", p.SourcePorts, b))
+		}
+	} else if p.Method != PortMethodAuto {
+		v.add("port_exhaustion.method", "port_exhaustion.method needs port_exhaustion.source_ports")
+	}
+	if p.Exchange > 0 && p.CloseFirst == CloseServer {
+		v.add("port_exhaustion.exchange", "port_exhaustion.exchange needs close_first: client (an accept-close target closes before it reads)")
+	}
+	if b := s.Target.Builtin; b != "" {
+		want := DefaultTarget(s)
+		if p.CloseFirst == CloseServer && b != TargetAcceptClose {
+			v.add("target.builtin", fmt.Sprintf("close_first: server needs target.builtin: %s, got %s", TargetAcceptClose, b))
+		} else if p.CloseFirst == CloseClient && b == TargetAcceptClose {
+			v.add("target.builtin", fmt.Sprintf("close_first: client needs a target that waits for the client (%s or %s), got %s", TargetSink, TargetEcho, b))
+		} else if p.Exchange > 0 && b != want {
+			v.add("target.builtin", fmt.Sprintf("port_exhaustion.exchange reads the bytes back and needs target.builtin: %s, got %s", want, b))
+		}
+	}
+}
+
+type validator struct{ errs []fieldError }
+
+func (v *validator) add(path, msg string) { v.errs = append(v.errs, fieldError{path, msg}) }
+
+func (v *validator) num(path string, x float64) { v.numAt(path, path, x) }
+
+func (v *validator) numAt(path, key string, x float64) {
+	b, ok := Bounds[key]
+	if !ok {
+		panic("scenarios: no bound for " + key)
+	}
+	if b.ok(x) {
+		return
+	}
+	got := fmt.Sprintf("%g", x)
+	if b.Duration {
+		got = fmtDuration(time.Duration(x))
+	}
+	v.add(path, fmt.Sprintf("%s: %s is out of range (allowed: %s)", path, got, b))
+}
+
+func (v *validator) enum(path, val string) { v.enumAt(path, path, val) }
+
+func (v *validator) enumAt(path, key, val string) {
+	allowed, ok := Enums[key]
+	if !ok {
+		panic("scenarios: no enum for " + key)
+	}
+	for _, a := range allowed {
+		if a == val {
+			return
+		}
+	}
+	v.add(path, fmt.Sprintf("%s: %q is not allowed (allowed: %s)", path, val, strings.Join(allowed, ", ")))
+}

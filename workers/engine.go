@@ -1,0 +1,501 @@
+// Package workers runs scenarios: worker pools driven by a closed loop or
+// an open-model pacer, the dialers and built-in targets they use, and the
+// classification of every failed call into (phase, class, raw code).
+//
+// Run is synchronous: it returns only after every goroutine it started has
+// exited and every socket it opened is closed.
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/nobufs/nobufs/scenarios"
+)
+
+// Options are the caller's side of a run: where the timeline goes, who
+// sees progress, which non-loopback targets are allowed.
+type Options struct {
+	// Timeline receives the NDJSON timeline: a start line, one sample a
+	// second, and an end line. Each line is one Write call, so a writer
+	// such as an *os.File holds every complete line even if the process
+	// is killed. Nil discards it.
+	Timeline io.Writer
+	// Progress, when set, is called after each sample, from the sampler.
+	Progress func(Progress)
+	// AllowTargets lists prefixes an external target may be in besides
+	// loopback (the --allow-target flag).
+	AllowTargets []netip.Prefix
+	// ToolVersion is recorded in the results.
+	ToolVersion string
+	// SampleEvery is the timeline interval; 0 means one second.
+	SampleEvery time.Duration
+}
+
+// Progress is a live view of a run, for a progress line.
+type Progress struct {
+	Elapsed  time.Duration
+	OK       uint64
+	Failed   uint64
+	Dropped  uint64
+	OKPerSec float64
+	Open     int64
+	// Classes counts errors by class so far.
+	Classes map[Class]uint64
+	// TimeToFailure is set once a failure class has occurred.
+	TimeToFailure *Failure
+}
+
+// Sample is one line of timeline.ndjson of type "sample": what happened
+// during one interval. Counters are deltas over the interval; Open is the
+// number of client connections open at its end.
+type Sample struct {
+	Type     string       `json:"type"` // "sample"
+	Seq      int          `json:"seq"`
+	Elapsed  float64      `json:"elapsed_sec"`
+	OK       uint64       `json:"ok"`
+	Failed   uint64       `json:"failed"`
+	Dropped  uint64       `json:"dropped"`
+	Open     int64        `json:"open"`
+	BytesOut uint64       `json:"bytes_out"`
+	BytesIn  uint64       `json:"bytes_in"`
+	Errors   []ErrorDelta `json:"errors,omitempty"`
+}
+
+// ErrorDelta counts one (phase, class, code) within an interval.
+type ErrorDelta struct {
+	Phase Phase  `json:"phase"`
+	Class Class  `json:"class"`
+	Code  int    `json:"code"`
+	N     uint64 `json:"n"`
+}
+
+// StartLine is the first line of timeline.ndjson: enough to rebuild a
+// summary if the run dies.
+type StartLine struct {
+	Type     string              `json:"type"` // "start"
+	Schema   int                 `json:"schema"`
+	Tool     Tool                `json:"tool"`
+	Scenario *scenarios.Scenario `json:"scenario"`
+	Started  time.Time           `json:"started"`
+	Target   TargetInfo          `json:"target"`
+	Settings Settings            `json:"settings"`
+}
+
+// EndLine is the last line of timeline.ndjson of a run that ended.
+type EndLine struct {
+	Type          string   `json:"type"` // "end"
+	Status        string   `json:"status"`
+	StopReason    string   `json:"stop_reason"`
+	Elapsed       float64  `json:"elapsed_sec"`
+	TimeToFailure *Failure `json:"time_to_failure"`
+}
+
+// ErrTargetRefused is returned (wrapped) when a target address is outside
+// loopback and the allowed prefixes.
+var ErrTargetRefused = errors.New("target refused")
+
+// runState is what workers share: read-mostly configuration, the global
+// operation counter, and the rare first-failure record.
+type runState struct {
+	sc      *scenarios.Scenario
+	start   time.Time
+	issued  atomic.Uint64
+	dropped atomic.Uint64
+	failSet map[Class]bool
+	workers []*Worker
+
+	mu        sync.Mutex
+	ttf       *Failure
+	onFailure func()
+}
+
+func (rs *runState) totalOK() uint64 {
+	var n uint64
+	for _, w := range rs.workers {
+		n += w.ok.Load()
+	}
+	return n
+}
+
+// firstError is called the first time a worker sees an ErrorKey.
+func (rs *runState) firstError(k ErrorKey, at time.Duration, op uint64) {
+	if !rs.failSet[k.Class] {
+		return
+	}
+	f := &Failure{Class: k.Class, Phase: k.Phase, Code: k.Code, Name: WSAName(k.Code), AtSec: at.Seconds(), Op: op, OKBefore: rs.totalOK()}
+	rs.mu.Lock()
+	first := rs.ttf == nil
+	if first || f.AtSec < rs.ttf.AtSec {
+		rs.ttf = f
+	}
+	rs.mu.Unlock()
+	if first && rs.onFailure != nil {
+		rs.onFailure()
+	}
+}
+
+func (rs *runState) timeToFailure() *Failure {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.ttf == nil {
+		return nil
+	}
+	f := *rs.ttf
+	return &f
+}
+
+// kind is one workload: it performs operations for the workers.
+type kind interface {
+	// op performs operation number op (1-based) for worker w.
+	op(ctx context.Context, w *Worker, op uint64)
+	// report adds the kind's own results to the summary.
+	report(s *Summary)
+	// close releases what the kind holds; called after every worker exited.
+	close()
+}
+
+// Run runs one scenario to its end and returns its summary. The summary is
+// returned, with Status set, also when the run was interrupted through ctx;
+// err is set only when the run could not start or the harness broke.
+func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, error) {
+	sampleEvery := opts.SampleEvery
+	if sampleEvery <= 0 {
+		sampleEvery = time.Second
+	}
+	sum := &Summary{
+		Schema:   SchemaVersion,
+		Tool:     Tool{Name: "nobufs", Version: opts.ToolVersion},
+		Scenario: sc,
+		Settings: ReadSettings(),
+		Latency:  map[string]Latency{},
+		Socket:   SocketReport{Requested: sc.Socket},
+	}
+
+	restore, err := applyLimits(sc.Limits)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
+	if sc.Limits.NoFile > 0 {
+		sum.Settings.Rlimits["nofile_in_run"] = Rlimit{Soft: sc.Limits.NoFile, Hard: sum.Settings.Rlimits["nofile"].Hard}
+	}
+
+	var tgt *Target
+	addr := sc.Target.Address
+	if sc.Target.Builtin != "" {
+		tgt, err = StartTarget(sc.Target.Builtin, sc.Target.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("start built-in target %s: %w", sc.Target.Builtin, err)
+		}
+		defer tgt.Close()
+		addr = tgt.Addr().String()
+		sum.Target = TargetInfo{Mode: sc.Target.Builtin, Address: addr}
+	} else {
+		if err := CheckTarget(addr, sc.Target.Allow, opts.AllowTargets); err != nil {
+			return nil, err
+		}
+		sum.Target = TargetInfo{Mode: "external", Address: addr}
+	}
+
+	rs := &runState{sc: sc, failSet: map[Class]bool{}}
+	for _, c := range sc.Failure.Classes {
+		rs.failSet[Class(c)] = true
+	}
+	k, err := newKind(sc, addr, rs)
+	if err != nil {
+		return nil, err
+	}
+	defer k.close()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		stopOnce   sync.Once
+		stopReason string
+	)
+	stop := func(reason string) {
+		stopOnce.Do(func() {
+			stopReason = reason
+			cancel()
+		})
+	}
+	var afterFailure *time.Timer
+	var afterMu sync.Mutex
+	rs.onFailure = func() {
+		if !sc.Stop.OnFailure {
+			return
+		}
+		afterMu.Lock()
+		defer afterMu.Unlock()
+		if sc.Stop.AfterFailure <= 0 {
+			stop(StopFailure)
+			return
+		}
+		afterFailure = time.AfterFunc(sc.Stop.AfterFailure.D(), func() { stop(StopFailure) })
+	}
+	defer func() {
+		afterMu.Lock()
+		defer afterMu.Unlock()
+		if afterFailure != nil {
+			afterFailure.Stop()
+		}
+	}()
+
+	rs.workers = make([]*Worker, sc.Load.Workers)
+	for i := range rs.workers {
+		rs.workers[i] = newWorker(i, rs)
+	}
+
+	rs.start = time.Now()
+	sum.Started = rs.start.UTC()
+	tl := &timeline{w: opts.Timeline}
+	tl.write(StartLine{Type: "start", Schema: SchemaVersion, Tool: sum.Tool, Scenario: sc, Started: sum.Started, Target: sum.Target, Settings: sum.Settings})
+
+	durTimer := time.AfterFunc(sc.Stop.Duration.D(), func() { stop(StopDuration) })
+	defer durTimer.Stop()
+
+	var g errgroup.Group
+	claim := func() (uint64, bool) {
+		idx := rs.issued.Add(1)
+		if idx > sc.Stop.MaxOps {
+			stop(StopMaxOps)
+			return 0, false
+		}
+		return idx, true
+	}
+	if sc.Load.Model == scenarios.ModelOpen {
+		work := make(chan struct{})
+		g.Go(func() error {
+			defer close(work)
+			dispatch(runCtx, sc.Load, rs, work, stop)
+			return nil
+		})
+		for _, w := range rs.workers {
+			g.Go(func() error {
+				for range work {
+					idx, ok := claim()
+					if !ok {
+						return nil
+					}
+					k.op(runCtx, w, idx)
+				}
+				return nil
+			})
+		}
+	} else {
+		for _, w := range rs.workers {
+			g.Go(func() error {
+				for runCtx.Err() == nil {
+					idx, ok := claim()
+					if !ok {
+						return nil
+					}
+					k.op(runCtx, w, idx)
+				}
+				return nil
+			})
+		}
+	}
+
+	samplerDone := make(chan struct{})
+	workersDone := make(chan struct{})
+	smp := &sampler{rs: rs, tl: tl, progress: opts.Progress, prevErrs: map[ErrorKey]*errStat{}}
+	go func() {
+		defer close(samplerDone)
+		t := time.NewTicker(sampleEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				smp.sample(sum)
+			case <-workersDone:
+				smp.sample(sum)
+				return
+			}
+		}
+	}()
+	_ = g.Wait()
+	close(workersDone)
+	<-samplerDone
+
+	elapsed := time.Since(rs.start)
+	sum.Ended = time.Now().UTC()
+	sum.ElapsedSec = elapsed.Seconds()
+	if stopReason == "" {
+		stopReason = StopInterrupted
+		if ctx.Err() == nil {
+			stopReason = StopError
+		}
+	}
+	sum.StopReason = stopReason
+
+	all := map[ErrorKey]*errStat{}
+	connect, op := newHist(), newHist()
+	for _, w := range rs.workers {
+		w.snapshotErrors(all)
+		connect.Merge(w.connectHist)
+		op.Merge(w.opHist)
+		sum.Ops.OK += w.ok.Load()
+		sum.Ops.Failed += w.failed.Load()
+		sum.BytesOut += w.bytesOut.Load()
+		sum.BytesIn += w.bytesIn.Load()
+	}
+	sum.Ops.Issued = min(rs.issued.Load(), sc.Stop.MaxOps)
+	sum.Ops.Aborted = sum.Ops.Issued - min(sum.Ops.Issued, sum.Ops.OK+sum.Ops.Failed)
+	sum.Ops.Dropped = rs.dropped.Load()
+	sum.Errors, sum.Classes = errorCounts(all)
+	sum.Latency["connect"] = latencyOf(connect)
+	sum.Latency["op"] = latencyOf(op)
+	sum.TimeToFailure = rs.timeToFailure()
+	k.report(sum)
+	if tgt != nil {
+		tgt.Close()
+		sum.Target.Accepted, sum.Target.ServerErrors = tgt.Stats()
+	}
+	sum.Unmet = CheckExpectations(sc.Expect, sum.TimeToFailure)
+	switch {
+	case stopReason == StopInterrupted:
+		sum.Status = StatusInterrupted
+	case len(sum.Unmet) > 0:
+		sum.Status = StatusFailed
+	default:
+		sum.Status = StatusPassed
+	}
+	tl.write(EndLine{Type: "end", Status: sum.Status, StopReason: sum.StopReason, Elapsed: sum.ElapsedSec, TimeToFailure: sum.TimeToFailure})
+	if tl.err != nil {
+		sum.Notes = append(sum.Notes, "timeline: "+tl.err.Error())
+	}
+	return sum, nil
+}
+
+// dispatch issues open-model arrivals to idle workers until ctx ends or the
+// pacer stops. An arrival that finds no idle worker is dropped and counted.
+func dispatch(ctx context.Context, l scenarios.Load, rs *runState, work chan<- struct{}, stop func(string)) {
+	var p Pacer
+	switch {
+	case len(l.Stages) > 0:
+		rp := RampPacer{Start: l.Rate}
+		for _, s := range l.Stages {
+			rp.Stages = append(rp.Stages, Stage{Duration: s.Duration.D(), Target: s.Target})
+		}
+		p = rp
+	case l.Arrival == scenarios.ArrivalPoisson:
+		p = NewPoissonPacer(l.Rate, l.Seed)
+	default:
+		p = ConstantPacer{Rate: l.Rate}
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	var hits uint64
+	for ctx.Err() == nil {
+		wait, done := p.Pace(time.Since(rs.start), hits)
+		if done {
+			stop(StopStagesDone)
+			return
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			continue
+		}
+		hits++
+		select {
+		case work <- struct{}{}:
+		default:
+			rs.dropped.Add(1)
+		}
+	}
+}
+
+// timeline writes NDJSON lines, one Write per line, and keeps the first error.
+type timeline struct {
+	w   io.Writer
+	err error
+}
+
+func (t *timeline) write(v any) {
+	if t.w == nil || t.err != nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.err = err
+		return
+	}
+	b = append(b, '\n')
+	if _, err := t.w.Write(b); err != nil {
+		t.err = err
+	}
+}
+
+// sampler builds the per-interval samples from the workers' counters.
+type sampler struct {
+	rs                                               *runState
+	tl                                               *timeline
+	progress                                         func(Progress)
+	seq                                              int
+	prevOK, prevFailed, prevDropped, prevOut, prevIn uint64
+	prevErrs                                         map[ErrorKey]*errStat
+	lastAt                                           time.Duration
+}
+
+func (s *sampler) sample(sum *Summary) {
+	now := time.Since(s.rs.start)
+	var ok, failed, out, in uint64
+	var open int64
+	errs := map[ErrorKey]*errStat{}
+	for _, w := range s.rs.workers {
+		ok += w.ok.Load()
+		failed += w.failed.Load()
+		open += w.open.Load()
+		out += w.bytesOut.Load()
+		in += w.bytesIn.Load()
+		w.snapshotErrors(errs)
+	}
+	dropped := s.rs.dropped.Load()
+	s.seq++
+	smp := Sample{Type: "sample", Seq: s.seq, Elapsed: now.Seconds(), OK: ok - s.prevOK, Failed: failed - s.prevFailed,
+		Dropped: dropped - s.prevDropped, Open: open, BytesOut: out - s.prevOut, BytesIn: in - s.prevIn}
+	classes := map[Class]uint64{}
+	for k, st := range errs {
+		classes[k.Class] += st.count
+		var prev uint64
+		if p := s.prevErrs[k]; p != nil {
+			prev = p.count
+		}
+		if st.count > prev {
+			smp.Errors = append(smp.Errors, ErrorDelta{Phase: k.Phase, Class: k.Class, Code: k.Code, N: st.count - prev})
+		}
+	}
+	sortDeltas(smp.Errors)
+	s.tl.write(smp)
+	if open > sum.PeakOpen {
+		sum.PeakOpen = open
+	}
+	if s.progress != nil {
+		rate := 0.0
+		if d := (now - s.lastAt).Seconds(); d > 0 {
+			rate = float64(ok-s.prevOK) / d
+		}
+		s.progress(Progress{Elapsed: now, OK: ok, Failed: failed, Dropped: dropped, OKPerSec: rate, Open: open,
+			Classes: classes, TimeToFailure: s.rs.timeToFailure()})
+	}
+	s.prevOK, s.prevFailed, s.prevDropped, s.prevOut, s.prevIn = ok, failed, dropped, out, in
+	s.prevErrs = errs
+	s.lastAt = now
+}

@@ -1,0 +1,7 @@
+package workers
+
+import "golang.org/x/sys/unix"
+
+// FreeBSD's rlimit fields are int64.
+func setRlimCur(r *unix.Rlimit, n uint64) { r.Cur = int64(n) }
+func rlimMax(r unix.Rlimit) uint64        { return uint64(r.Max) }

@@ -1,0 +1,255 @@
+package workers
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/nobufs/nobufs/scenarios"
+)
+
+// SchemaVersion is the version of summary.json and timeline.ndjson.
+// docs/results.md describes it; bump it when a field changes meaning.
+const SchemaVersion = 1
+
+// Run statuses.
+const (
+	// StatusPassed: the run ended by its bounds and met its expectations.
+	StatusPassed = "passed"
+	// StatusFailed: the run ended and an expectation was not met.
+	StatusFailed = "failed"
+	// StatusInterrupted: the run was stopped by a signal or the caller.
+	StatusInterrupted = "interrupted"
+	// StatusPartial: rebuilt from a timeline after the run died.
+	StatusPartial = "partial"
+)
+
+// Stop reasons.
+const (
+	StopDuration    = "duration"
+	StopMaxOps      = "max_ops"
+	StopFailure     = "failure"
+	StopStagesDone  = "stages_done"
+	StopInterrupted = "interrupted"
+	StopError       = "error"
+)
+
+// Summary is the result of one run: what ran, what was in force, and what
+// happened. It is written as summary.json; docs/results.md is its schema.
+type Summary struct {
+	Schema   int                 `json:"schema"`
+	Tool     Tool                `json:"tool"`
+	Scenario *scenarios.Scenario `json:"scenario"`
+	Status   string              `json:"status"`
+	// StopReason says which bound or event ended the run.
+	StopReason string `json:"stop_reason"`
+	// Started and Ended are UTC wall-clock times; ElapsedSec is measured
+	// on the monotonic clock.
+	Started    time.Time `json:"started"`
+	Ended      time.Time `json:"ended"`
+	ElapsedSec float64   `json:"elapsed_sec"`
+
+	Target TargetInfo `json:"target"`
+	Ops    OpCounts   `json:"ops"`
+	// PeakOpen is the most client connections open at one sampling.
+	PeakOpen int64  `json:"peak_open"`
+	BytesOut uint64 `json:"bytes_out"`
+	BytesIn  uint64 `json:"bytes_in"`
+
+	// Errors lists each (phase, class, code) seen, most frequent first.
+	Errors []ErrorCount `json:"errors"`
+	// Classes lists each class's count and first occurrence.
+	Classes []ClassFirst `json:"classes"`
+	// TimeToFailure is the first occurrence of a class in
+	// scenario.failure.classes; nil when none occurred.
+	TimeToFailure *Failure `json:"time_to_failure"`
+	// Expectations lists each unmet expectation of scenario.expect.
+	Unmet []string `json:"unmet,omitempty"`
+
+	Latency map[string]Latency `json:"latency"`
+	Socket  SocketReport       `json:"socket"`
+	// Settings is what was in force on the host.
+	Settings Settings `json:"settings"`
+
+	PortExhaustion *PortReport `json:"port_exhaustion,omitempty"`
+	// Errs notes problems of the harness itself that did not stop the run.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Tool names the program that wrote the results.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// TargetInfo says what the load went to.
+type TargetInfo struct {
+	// Mode is the built-in mode, or "external".
+	Mode    string `json:"mode"`
+	Address string `json:"address"`
+	// Accepted, ServerErrors: counted by a built-in target.
+	Accepted     uint64       `json:"accepted,omitempty"`
+	ServerErrors []ErrorCount `json:"server_errors,omitempty"`
+}
+
+// OpCounts counts operations. Issued = OK + Failed + Aborted; Dropped
+// arrivals (open model) were never issued.
+type OpCounts struct {
+	Issued  uint64 `json:"issued"`
+	OK      uint64 `json:"ok"`
+	Failed  uint64 `json:"failed"`
+	Aborted uint64 `json:"aborted"`
+	Dropped uint64 `json:"dropped"`
+}
+
+// ErrorCount is how often one (phase, class, code) occurred and when first.
+type ErrorCount struct {
+	Phase   Phase   `json:"phase"`
+	Class   Class   `json:"class"`
+	Code    int     `json:"code"`
+	Name    string  `json:"name,omitempty"` // WSA name for Windows codes
+	Count   uint64  `json:"count"`
+	FirstAt float64 `json:"first_at_sec"`
+	FirstOp uint64  `json:"first_op"`
+}
+
+// ClassFirst is a class's total and its first occurrence.
+type ClassFirst struct {
+	Class   Class   `json:"class"`
+	Count   uint64  `json:"count"`
+	FirstAt float64 `json:"first_at_sec"`
+	FirstOp uint64  `json:"first_op"`
+	Phase   Phase   `json:"first_phase"`
+	Code    int     `json:"first_code"`
+}
+
+// Failure is the time-to-failure: the first error of a failure class.
+type Failure struct {
+	Class Class   `json:"class"`
+	Phase Phase   `json:"phase"`
+	Code  int     `json:"code"`
+	Name  string  `json:"name,omitempty"`
+	AtSec float64 `json:"at_sec"`
+	// Op is the 1-based index of the failing operation; OKBefore counts
+	// the operations that had succeeded by then.
+	Op       uint64 `json:"op"`
+	OKBefore uint64 `json:"ok_before"`
+}
+
+// Latency summarises one histogram, in microseconds.
+type Latency struct {
+	Count uint64  `json:"count"`
+	Min   int64   `json:"min_us"`
+	Mean  float64 `json:"mean_us"`
+	P50   int64   `json:"p50_us"`
+	P90   int64   `json:"p90_us"`
+	P99   int64   `json:"p99_us"`
+	P999  int64   `json:"p999_us"`
+	Max   int64   `json:"max_us"`
+}
+
+func latencyOf(h *hdrhistogram.Histogram) Latency {
+	if h.TotalCount() == 0 {
+		return Latency{}
+	}
+	return Latency{
+		Count: uint64(h.TotalCount()),
+		Min:   h.Min(),
+		Mean:  h.Mean(),
+		P50:   h.ValueAtQuantile(50),
+		P90:   h.ValueAtQuantile(90),
+		P99:   h.ValueAtQuantile(99),
+		P999:  h.ValueAtQuantile(99.9),
+		Max:   h.Max(),
+	}
+}
+
+// SocketReport gives the options asked for and what the kernel applied,
+// read back from the first connected socket.
+type SocketReport struct {
+	Requested scenarios.Socket `json:"requested"`
+	// EffectiveSndBuf/RcvBuf are getsockopt values (Linux doubles a set value).
+	EffectiveSndBuf int `json:"effective_sndbuf,omitempty"`
+	EffectiveRcvBuf int `json:"effective_rcvbuf,omitempty"`
+}
+
+// PortReport is what the port-exhaustion kind adds to the summary.
+type PortReport struct {
+	// Method is the method used after auto was resolved.
+	Method    string `json:"method"`
+	Low       int    `json:"low,omitempty"`
+	High      int    `json:"high,omitempty"`
+	RangeSize int    `json:"range_size,omitempty"`
+	// ConnectsBeforeFailure counts successful connects before the first
+	// failure (nil when there was none).
+	ConnectsBeforeFailure *uint64 `json:"connects_before_failure"`
+	// Recovered: with after_failure, when a connect first succeeded again
+	// after the failure (seconds since start).
+	RecoveredAtSec *float64 `json:"recovered_at_sec,omitempty"`
+	// BusySkipped counts binds that found a port busy and moved on to the
+	// next one (method bind only).
+	BusySkipped uint64 `json:"busy_skipped,omitempty"`
+}
+
+// errorCounts turns an error table into sorted ErrorCounts and ClassFirsts.
+func errorCounts(m map[ErrorKey]*errStat) ([]ErrorCount, []ClassFirst) {
+	ecs := make([]ErrorCount, 0, len(m))
+	byClass := map[Class]*ClassFirst{}
+	for k, st := range m {
+		ecs = append(ecs, ErrorCount{Phase: k.Phase, Class: k.Class, Code: k.Code, Name: WSAName(k.Code),
+			Count: st.count, FirstAt: st.firstAt.Seconds(), FirstOp: st.firstOp})
+		c := byClass[k.Class]
+		if c == nil {
+			c = &ClassFirst{Class: k.Class, FirstAt: st.firstAt.Seconds(), FirstOp: st.firstOp, Phase: k.Phase, Code: k.Code}
+			byClass[k.Class] = c
+		} else if st.firstAt.Seconds() < c.FirstAt {
+			c.FirstAt, c.FirstOp, c.Phase, c.Code = st.firstAt.Seconds(), st.firstOp, k.Phase, k.Code
+		}
+		c.Count += st.count
+	}
+	slices.SortFunc(ecs, func(a, b ErrorCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Phase, b.Phase), cmp.Compare(a.Class, b.Class), cmp.Compare(a.Code, b.Code))
+	})
+	cfs := make([]ClassFirst, 0, len(byClass))
+	for _, c := range byClass {
+		cfs = append(cfs, *c)
+	}
+	slices.SortFunc(cfs, func(a, b ClassFirst) int {
+		return cmp.Or(cmp.Compare(a.FirstAt, b.FirstAt), cmp.Compare(a.Class, b.Class))
+	})
+	return ecs, cfs
+}
+
+// CheckExpectations returns the unmet expectations of sc for a run whose
+// time-to-failure is ttf (nil: no failure).
+func CheckExpectations(e scenarios.Expect, ttf *Failure) []string {
+	var unmet []string
+	switch e.Failure {
+	case scenarios.ExpectRequired:
+		if ttf == nil {
+			unmet = append(unmet, "expect.failure: required, but no failure class occurred")
+		}
+	case scenarios.ExpectForbidden:
+		if ttf != nil {
+			unmet = append(unmet, "expect.failure: forbidden, but "+string(ttf.Class)+" occurred at "+fmtSec(ttf.AtSec))
+		}
+	}
+	if ttf != nil {
+		at := time.Duration(ttf.AtSec * float64(time.Second))
+		if e.MaxTTF > 0 && at > e.MaxTTF.D() {
+			unmet = append(unmet, "expect.max_ttf: "+e.MaxTTF.String()+", but failure came at "+fmtSec(ttf.AtSec))
+		}
+		if e.MinTTF > 0 && at < e.MinTTF.D() {
+			unmet = append(unmet, "expect.min_ttf: "+e.MinTTF.String()+", but failure came at "+fmtSec(ttf.AtSec))
+		}
+	} else if e.MaxTTF > 0 && e.Failure != scenarios.ExpectRequired {
+		unmet = append(unmet, "expect.max_ttf: "+e.MaxTTF.String()+", but no failure class occurred")
+	}
+	return unmet
+}
+
+func fmtSec(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Microsecond).String()
+}

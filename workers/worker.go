@@ -1,0 +1,140 @@
+package workers
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram bounds: microseconds from 1 µs to 10 minutes, 3 significant figures.
+const (
+	histMin = 1
+	histMax = int64(10 * time.Minute / time.Microsecond)
+	histSig = 3
+)
+
+func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, histSig) }
+
+// errStat counts one ErrorKey and remembers its first occurrence.
+type errStat struct {
+	count   uint64
+	firstAt time.Duration // since the run started
+	firstOp uint64        // operation index (1-based)
+}
+
+// Worker is one member of a pool. It owns its counters and histograms; the
+// only cross-goroutine access is the sampler's once-a-second read of the
+// atomic counters and, under mu, of the error table.
+type Worker struct {
+	ID  int
+	run *runState
+
+	ok       atomic.Uint64
+	failed   atomic.Uint64
+	open     atomic.Int64
+	bytesOut atomic.Uint64
+	bytesIn  atomic.Uint64
+
+	mu   sync.Mutex
+	errs map[ErrorKey]*errStat
+
+	// Owned by the worker goroutine; read only after it has exited.
+	connectHist *hdrhistogram.Histogram
+	opHist      *hdrhistogram.Histogram
+}
+
+func newWorker(id int, rs *runState) *Worker {
+	return &Worker{ID: id, run: rs, errs: map[ErrorKey]*errStat{}, connectHist: newHist(), opHist: newHist()}
+}
+
+// Since returns the time since the run started.
+func (w *Worker) Since() time.Duration { return time.Since(w.run.start) }
+
+// OK counts one successful operation that took d.
+func (w *Worker) OK(d time.Duration) {
+	w.ok.Add(1)
+	recordHist(w.opHist, d)
+}
+
+// Connected records one successful connect that took d and counts an open
+// connection; call Closed when it is closed.
+func (w *Worker) Connected(d time.Duration) {
+	recordHist(w.connectHist, d)
+	w.open.Add(1)
+}
+
+// Closed counts a connection closed.
+func (w *Worker) Closed() { w.open.Add(-1) }
+
+// Bytes counts bytes sent and received.
+func (w *Worker) Bytes(out, in int) {
+	if out > 0 {
+		w.bytesOut.Add(uint64(out))
+	}
+	if in > 0 {
+		w.bytesIn.Add(uint64(in))
+	}
+}
+
+// Fail records the failure of operation op in phase. Errors caused by the
+// run itself stopping (ctx done) are not failures and are dropped; Fail
+// reports whether it recorded err.
+func (w *Worker) Fail(ctx context.Context, op uint64, phase Phase, err error) bool {
+	if err == nil {
+		return false
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	k := Classify(err, phase)
+	if k.Class == ClassCanceled {
+		return false
+	}
+	at := w.Since()
+	w.failed.Add(1)
+	w.mu.Lock()
+	st := w.errs[k]
+	if st == nil {
+		st = &errStat{firstAt: at, firstOp: op}
+		w.errs[k] = st
+	}
+	st.count++
+	first := st.count == 1
+	w.mu.Unlock()
+	if first {
+		w.run.firstError(k, at, op)
+	}
+	return true
+}
+
+func recordHist(h *hdrhistogram.Histogram, d time.Duration) {
+	us := d.Microseconds()
+	if us < histMin {
+		us = histMin
+	}
+	if us > histMax {
+		us = histMax
+	}
+	_ = h.RecordValue(us) // in range by construction
+}
+
+// snapshotErrors copies the worker's error counts (sampler and summary).
+func (w *Worker) snapshotErrors(into map[ErrorKey]*errStat) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, st := range w.errs {
+		m := into[k]
+		if m == nil {
+			c := *st
+			into[k] = &c
+			continue
+		}
+		m.count += st.count
+		if st.firstAt < m.firstAt || (st.firstAt == m.firstAt && st.firstOp < m.firstOp) {
+			m.firstAt, m.firstOp = st.firstAt, st.firstOp
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,6 +71,9 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	}
 	if !utf8.Valid(data) || slices.Contains(data, 0) {
 		return nil, Problems{{File: name, Line: 1, Column: 1, Msg: "file is not UTF-8 text; a scenario is a YAML document"}}
+	}
+	if onlyComments(data) {
+		return nil, Problems{{File: name, Line: 1, Column: 1, Msg: "file is empty; a scenario needs at least name and kind"}}
 	}
 	var doc yaml.Node
 	if err := yaml.Load(data, &doc); err != nil {
@@ -278,6 +282,10 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		if tag != "!!int" {
+			if intRE.MatchString(n.Value) {
+				d.add(n, path, fmt.Sprintf("%s: %s is too large for this field", label(path), n.Value))
+				return
+			}
 			bad()
 			return
 		}
@@ -312,6 +320,19 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	default:
 		d.add(n, path, fmt.Sprintf("%s: unsupported field type %s", label(path), v.Type()))
 	}
+}
+
+var intRE = regexp.MustCompile(`^[-+]?[0-9_]+$`)
+
+// onlyComments reports whether data holds nothing but blank lines and comments.
+func onlyComments(data []byte) bool {
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") && line != "---" && line != "..." {
+			return false
+		}
+	}
+	return true
 }
 
 func typeWord(k reflect.Kind) string {

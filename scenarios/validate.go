@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,7 +32,7 @@ func (b Bound) String() string {
 		if b.Duration {
 			return fmtDuration(time.Duration(x))
 		}
-		return fmt.Sprintf("%g", x)
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	}
 	s := f(b.Min) + "–" + f(b.Max)
 	if b.ZeroOK {
@@ -263,7 +264,7 @@ func (v *validator) numAt(path, key string, x float64) {
 	if b.ok(x) {
 		return
 	}
-	got := fmt.Sprintf("%g", x)
+	got := strconv.FormatFloat(x, 'f', -1, 64)
 	if b.Duration {
 		got = fmtDuration(time.Duration(x))
 	}

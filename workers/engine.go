@@ -154,16 +154,6 @@ func (rs *runState) timeToFailure() *Failure {
 	return &f
 }
 
-// kind is one workload: it performs operations for the workers.
-type kind interface {
-	// op performs operation number op (1-based) for worker w.
-	op(ctx context.Context, w *Worker, op uint64)
-	// report adds the kind's own results to the summary.
-	report(s *Summary)
-	// close releases what the kind holds; called after every worker exited.
-	close()
-}
-
 // Run runs one scenario to its end and returns its summary. The summary is
 // returned, with Status set, also when the run was interrupted through ctx;
 // err is set only when the run could not start or the harness broke.
@@ -309,7 +299,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 
 	samplerDone := make(chan struct{})
 	workersDone := make(chan struct{})
-	smp := &sampler{rs: rs, tl: tl, progress: opts.Progress, prevErrs: map[ErrorKey]*errStat{}}
+	smp := &sampler{rs: rs, tl: tl, kind: k, progress: opts.Progress, prevErrs: map[ErrorKey]*errStat{}}
 	go func() {
 		defer close(samplerDone)
 		t := time.NewTicker(sampleEvery)
@@ -447,6 +437,7 @@ func (t *timeline) write(v any) {
 type sampler struct {
 	rs                                               *runState
 	tl                                               *timeline
+	kind                                             kind
 	progress                                         func(Progress)
 	seq                                              int
 	prevOK, prevFailed, prevDropped, prevOut, prevIn uint64
@@ -483,6 +474,9 @@ func (s *sampler) sample(sum *Summary) {
 		}
 	}
 	sortDeltas(smp.Errors)
+	if ext, ok := s.kind.(sampleExtender); ok {
+		smp.Extra = ext.extendSample(now)
+	}
 	s.tl.write(smp)
 	if open > sum.PeakOpen {
 		sum.PeakOpen = open

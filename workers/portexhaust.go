@@ -13,15 +13,6 @@ import (
 	"github.com/nobufs/nobufs/scenarios"
 )
 
-// newKind builds the workload of a scenario.
-func newKind(sc *scenarios.Scenario, addr string, rs *runState) (kind, error) {
-	switch sc.Kind {
-	case scenarios.KindPortExhaustion:
-		return newPortKind(sc, addr, rs)
-	}
-	return nil, fmt.Errorf("kind %q is not implemented", sc.Kind)
-}
-
 // portKind dials short connections from a bounded source-port range:
 // dial, optionally exchange a few bytes, close.
 type portKind struct {

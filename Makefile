@@ -1,0 +1,53 @@
+# nobufs — see README.md. Every target works on a fresh clone with Go, gcc and git.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN     := bin/nobufs
+PKGS    := ./...
+# Cross builds checked by `make cross` (and CI).
+CROSS   := windows/amd64 windows/arm64 darwin/amd64 darwin/arm64 freebsd/amd64 linux/arm64
+# Fuzz time per target in `make fuzz` (CI); run longer by hand: make fuzz FUZZTIME=10m
+FUZZTIME ?= 10s
+
+.PHONY: all build demo test test-short lint cross bench fuzz clean
+
+all: lint test build
+
+# A static binary: no cgo.
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/nobufs
+
+# The main job on the built-in default: port exhaustion on loopback.
+demo: build
+	./$(BIN) run scenarios.d/port-exhaustion.yaml
+
+test:
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+cross:
+	@set -e; for p in $(CROSS); do \
+		os=$${p%/*}; arch=$${p#*/}; echo "build+vet $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -o /dev/null ./cmd/nobufs; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) vet $(PKGS); \
+	done
+
+# Benchmarks report ratios against a reference measured in the same run.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 $(PKGS)
+
+fuzz:
+	@set -e; for t in $$($(GO) test -list '^Fuzz' $(PKGS) | grep '^Fuzz'); do \
+		pkg=$$(grep -rl "func $$t(" --include='*_test.go' . | head -1 | xargs dirname); \
+		echo "fuzz $$pkg $$t for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+clean:
+	rm -rf bin

@@ -69,6 +69,8 @@ type Sample struct {
 	BytesOut uint64       `json:"bytes_out"`
 	BytesIn  uint64       `json:"bytes_in"`
 	Errors   []ErrorDelta `json:"errors,omitempty"`
+	// Extra holds the kind's own gauges (see the kind's documentation).
+	Extra map[string]any `json:"extra,omitempty"`
 }
 
 // ErrorDelta counts one (phase, class, code) within an interval.

@@ -39,6 +39,10 @@ type Options struct {
 	ToolVersion string
 	// SampleEvery is the timeline interval; 0 means one second.
 	SampleEvery time.Duration
+	// HostState, when set, is called once per sample from the sampler
+	// goroutine; what it returns is written as the sample's "host" field
+	// (socket states, kernel counters… of the host or the lab cell).
+	HostState func() any
 }
 
 // Progress is a live view of a run, for a progress line.
@@ -69,6 +73,8 @@ type Sample struct {
 	BytesOut uint64       `json:"bytes_out"`
 	BytesIn  uint64       `json:"bytes_in"`
 	Errors   []ErrorDelta `json:"errors,omitempty"`
+	// Host is what Options.HostState returned for this interval.
+	Host any `json:"host,omitempty"`
 	// Extra holds the kind's own gauges (see the kind's documentation).
 	Extra map[string]any `json:"extra,omitempty"`
 }
@@ -301,7 +307,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 
 	samplerDone := make(chan struct{})
 	workersDone := make(chan struct{})
-	smp := &sampler{rs: rs, tl: tl, kind: k, progress: opts.Progress, prevErrs: map[ErrorKey]*errStat{}}
+	smp := &sampler{rs: rs, tl: tl, kind: k, hostState: opts.HostState, progress: opts.Progress, prevErrs: map[ErrorKey]*errStat{}}
 	go func() {
 		defer close(samplerDone)
 		t := time.NewTicker(sampleEvery)
@@ -440,6 +446,7 @@ type sampler struct {
 	rs                                               *runState
 	tl                                               *timeline
 	kind                                             kind
+	hostState                                        func() any
 	progress                                         func(Progress)
 	seq                                              int
 	prevOK, prevFailed, prevDropped, prevOut, prevIn uint64
@@ -476,6 +483,9 @@ func (s *sampler) sample(sum *Summary) {
 		}
 	}
 	sortDeltas(smp.Errors)
+	if s.hostState != nil {
+		smp.Host = s.hostState()
+	}
 	if ext, ok := s.kind.(sampleExtender); ok {
 		smp.Extra = ext.extendSample(now)
 	}

@@ -140,15 +140,21 @@ var BSDSysctls = []string{
 var ErrSysctlName = errors.New("invalid sysctl name")
 
 // ReadSettings takes the snapshot for this host. It never fails: what
-// cannot be read is recorded, one line each, in Settings.Errors. It only
-// reads (files, sysctls, the registry); it changes nothing and starts no
-// goroutines.
+// cannot be read is recorded, one line each, in Settings.Errors. The
+// Sysctls, Registry and Rlimits maps are never nil (possibly empty). It
+// only reads (files, sysctls, the registry); it changes nothing and
+// starts no goroutines.
 func ReadSettings() Settings {
 	s := Settings{
 		OS:        runtime.GOOS,
 		Arch:      runtime.GOARCH,
 		NumCPU:    runtime.NumCPU(),
 		GoVersion: runtime.Version(),
+		// Never nil, so callers may add entries (e.g. a limit raised for
+		// the run) without checking; empty maps are omitted from JSON.
+		Sysctls:  map[string]string{},
+		Registry: map[string]uint64{},
+		Rlimits:  map[string]Rlimit{},
 	}
 	if h, err := os.Hostname(); err != nil {
 		s.addError("hostname", err)

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"go.uber.org/goleak"
+)
+
+// leakCheckedM runs the tests, then fails them if goroutines leaked.
+type leakCheckedM struct{ m *testing.M }
+
+func (l leakCheckedM) Run() int {
+	code := l.m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			return 1
+		}
+	}
+	return code
+}
+
+func TestMain(m *testing.M) {
+	testscript.Main(leakCheckedM{m}, map[string]func(){
+		"nobufs": func() { os.Exit(Main()) },
+	})
+}
+
+// TestScripts runs the end-to-end CLI tests in testdata/script.
+// $SCENARIOS points at the shipped scenarios.d.
+func TestScripts(t *testing.T) {
+	scen, err := filepath.Abs("../../scenarios.d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("SCENARIOS", scen)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"rundir":  cmdRundir,
+			"jsonget": cmdJSONGet,
+		},
+		RequireExplicitExec: true,
+	})
+}
+
+// cmdRundir DIR: sets $RUN to the only run directory under DIR.
+func cmdRundir(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: rundir DIR")
+	}
+	es, err := os.ReadDir(ts.MkAbs(args[0]))
+	ts.Check(err)
+	var dirs []string
+	for _, e := range es {
+		if e.IsDir() {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	sort.Strings(dirs)
+	if len(dirs) == 0 {
+		ts.Fatalf("no run directory under %s", args[0])
+	}
+	ts.Setenv("RUN", filepath.Join(ts.MkAbs(args[0]), dirs[len(dirs)-1]))
+}
+
+// splitPath splits a dotted path; "\." is a literal dot in a key.
+func splitPath(p string) []string {
+	var parts []string
+	cur := ""
+	for _, seg := range strings.Split(p, ".") {
+		if strings.HasSuffix(seg, "\\") {
+			cur += strings.TrimSuffix(seg, "\\") + "."
+			continue
+		}
+		parts = append(parts, cur+seg)
+		cur = ""
+	}
+	return parts
+}
+
+// cmdJSONGet FILE PATH: prints the value at a dotted PATH of a JSON file
+// (list elements by index: errors.0.class; a literal dot as \.); fails if
+// it is missing.
+func cmdJSONGet(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: jsonget FILE PATH")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	var v any
+	ts.Check(json.Unmarshal(b, &v))
+	for _, part := range splitPath(args[1]) {
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[part]; !ok {
+				if neg {
+					return
+				}
+				ts.Fatalf("%s: no %q in %s", args[0], part, args[1])
+			}
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(x) {
+				ts.Fatalf("%s: no element %q in %s", args[0], part, args[1])
+			}
+			v = x[i]
+		default:
+			ts.Fatalf("%s: %s is not an object or list at %q", args[0], args[1], part)
+		}
+	}
+	if neg {
+		ts.Fatalf("%s: %s exists", args[0], args[1])
+	}
+	out, _ := json.Marshal(v)
+	fmt.Fprintln(ts.Stdout(), string(out))
+}

@@ -122,9 +122,26 @@ func (r *Run) Close() error {
 	return errors.Join(errs...)
 }
 
+// WriteSummaryFile writes a summary (such as a rebuilt one) into dir,
+// atomically.
+func WriteSummaryFile(dir string, s *workers.Summary) error {
+	f, err := os.OpenFile(filepath.Join(dir, SummaryFile+".tmp"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	r := &Run{Dir: dir, summary: f}
+	return r.WriteSummary(s)
+}
+
 // ReadSummary reads the summary.json of a run directory.
 func ReadSummary(dir string) (*workers.Summary, error) {
 	b, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	if errors.Is(err, os.ErrNotExist) {
+		if _, terr := os.Stat(filepath.Join(dir, TimelineFile)); terr == nil {
+			return nil, fmt.Errorf("%s: no %s (the run did not finish?): rebuild it with nobufs report --rebuild %s: %w", dir, SummaryFile, dir, err)
+		}
+		return nil, fmt.Errorf("%s: %w: no %s or %s", dir, ErrNotRun, SummaryFile, TimelineFile)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -53,12 +53,12 @@ func (ps Problems) Error() string {
 func LoadFile(path string) (*Scenario, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, Problems{{File: path, Msg: fmt.Sprintf("cannot read scenario: %v", err)}}
+		return nil, Problems{{File: path, Line: 1, Column: 1, Msg: fmt.Sprintf("cannot read scenario: %v", err)}}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, Problems{{File: path, Msg: fmt.Sprintf("cannot read scenario: %v", err)}}
+		return nil, Problems{{File: path, Line: 1, Column: 1, Msg: fmt.Sprintf("cannot read scenario: %v", err)}}
 	}
 	return Parse(path, data)
 }
@@ -129,7 +129,7 @@ func Parse(name string, data []byte) (*Scenario, error) {
 func yamlProblem(name string, err error) Problem {
 	var le *yaml.LoadError
 	if errors.As(err, &le) {
-		return Problem{File: name, Line: le.Mark.Line, Column: le.Mark.Column, Msg: "not valid YAML: " + le.Message}
+		return Problem{File: name, Line: max(le.Mark.Line, 1), Column: max(le.Mark.Column, 1), Msg: "not valid YAML: " + le.Message}
 	}
 	return Problem{File: name, Line: 1, Column: 1, Msg: "not valid YAML: " + err.Error()}
 }
@@ -141,9 +141,9 @@ type decoder struct {
 }
 
 func (d *decoder) add(n *yaml.Node, path, msg string) {
-	p := Problem{File: d.file, Path: path, Msg: msg}
+	p := Problem{File: d.file, Path: path, Msg: msg, Line: 1, Column: 1}
 	if n != nil {
-		p.Line, p.Column = n.Line, n.Column
+		p.Line, p.Column = max(n.Line, 1), max(n.Column, 1)
 	}
 	d.problems = append(d.problems, p)
 }

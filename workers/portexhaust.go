@@ -94,6 +94,8 @@ func (k *portKind) op(ctx context.Context, w *Worker, op uint64) {
 	}
 	w.Connected(time.Since(t0))
 	defer w.Closed()
+	// A stopping run must not wait out io_timeout in a blocked read.
+	defer context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })()
 	k.bufOnce.Do(func() { k.effSnd, k.effRcv = bufferSizes(c) })
 	if err := k.exchange(c); err != nil {
 		_ = c.Close()

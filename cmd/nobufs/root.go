@@ -39,6 +39,7 @@ timeline.ndjson (one line a second) and summary.json.`,
 		newValidateCmd(st),
 		newTargetCmd(st),
 		newVersionCmd(st),
+		newReportCmd(st),
 	)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,12 +17,13 @@ import (
 )
 
 type runOptions struct {
-	st     *state
-	files  []string
-	out    string
-	quiet  bool
-	allow  []string
-	sample time.Duration
+	st       *state
+	files    []string
+	out      string
+	quiet    bool
+	allow    []string
+	sample   time.Duration
+	stopFile string
 }
 
 func newRunCmd(st *state, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -52,6 +54,7 @@ scenario's expect section), 2 bad input, 3 internal or environment error,
 	cmd.Flags().StringVar(&opts.out, "out", "results", "directory to put results under")
 	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "print no progress line")
 	cmd.Flags().StringSliceVar(&opts.allow, "allow-target", nil, "allow external targets in this CIDR (repeatable); loopback is always allowed")
+	cmd.Flags().StringVar(&opts.stopFile, "stop-file", "", "stop the run (as if interrupted) once this file exists: a kill switch for supervisors")
 	cmd.Flags().DurationVar(&opts.sample, "sample-every", time.Second, "timeline sampling interval")
 	_ = cmd.Flags().MarkHidden("sample-every")
 	return cmd
@@ -110,6 +113,13 @@ func runRun(ctx context.Context, o *runOptions) error {
 			}
 		}
 	}
+	if o.stopFile != "" {
+		var stop context.CancelFunc
+		ctx, stop = context.WithCancel(ctx)
+		defer stop()
+		done := watchStopFile(ctx, o.stopFile, stop)
+		defer func() { stop(); <-done }()
+	}
 	code := exitOK
 	for i, sc := range scs {
 		if ctx.Err() != nil {
@@ -161,4 +171,27 @@ func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []
 		return nil, run.Dir, &exitError{code: exitInternal, err: err}
 	}
 	return sum, run.Dir, nil
+}
+
+// watchStopFile cancels the run once path exists, checking five times a
+// second until ctx ends. The returned channel closes when it has stopped.
+func watchStopFile(ctx context.Context, path string, stop context.CancelFunc) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if _, err := os.Stat(path); err == nil {
+				stop()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return done
 }

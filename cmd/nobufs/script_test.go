@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"go.uber.org/goleak"
@@ -48,8 +50,9 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"rundir":  cmdRundir,
-			"jsonget": cmdJSONGet,
+			"rundir":    cmdRundir,
+			"jsonget":   cmdJSONGet,
+			"waitlines": cmdWaitLines,
 		},
 		RequireExplicitExec: true,
 	})
@@ -126,4 +129,29 @@ func cmdJSONGet(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	out, _ := json.Marshal(v)
 	fmt.Fprintln(ts.Stdout(), string(out))
+}
+
+// cmdWaitLines DIR N: waits (up to 20 s) until the only run directory under
+// DIR has a timeline of at least N lines, then sets $RUN to it.
+func cmdWaitLines(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: waitlines DIR N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		matches, _ := filepath.Glob(filepath.Join(ts.MkAbs(args[0]), "*", "timeline.ndjson"))
+		if len(matches) == 1 {
+			b, _ := os.ReadFile(matches[0])
+			if bytes.Count(b, []byte("\n")) >= n {
+				ts.Setenv("RUN", filepath.Dir(matches[0]))
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("no timeline with %d lines under %s after 20 s", n, args[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

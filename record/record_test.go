@@ -1,0 +1,228 @@
+package record
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+
+	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/workers"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func testScenario(t *testing.T) *scenarios.Scenario {
+	t.Helper()
+	sc, err := scenarios.Parse("t.yaml", []byte("name: t\nkind: port-exhaustion\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func TestCreateLayout(t *testing.T) {
+	root := t.TempDir()
+	now := time.Date(2026, 11, 22, 3, 4, 5, 0, time.UTC)
+	sc := testScenario(t)
+	r1, err := Create(root, "t", sc, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r1.Close()
+	r2, err := Create(root, "t", sc, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if got, want := r1.Dir, filepath.Join(root, "t", "20261122T030405Z"); got != want {
+		t.Errorf("first dir %s, want %s", got, want)
+	}
+	if got, want := r2.Dir, filepath.Join(root, "t", "20261122T030405Z-2"); got != want {
+		t.Errorf("second dir in the same second %s, want %s", got, want)
+	}
+	// The recorded scenario decodes back to the same scenario.
+	back, err := scenarios.LoadFile(filepath.Join(r1.Dir, ScenarioFile))
+	if err != nil {
+		t.Fatalf("scenario.yaml does not load: %v", err)
+	}
+	if back.Name != sc.Name || back.Stop != sc.Stop || back.Target.Builtin != sc.Target.Builtin || back.Load.Workers != sc.Load.Workers {
+		t.Errorf("scenario.yaml = %+v, want %+v", back, sc)
+	}
+}
+
+// TestSummaryUnderFdExhaustion: with every descriptor the process may open
+// in use (RLIMIT_NOFILE at the count open), the summary is still written,
+// because its file was opened when the run started.
+func TestSummaryUnderFdExhaustion(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("counts descriptors through /proc")
+	}
+	r, err := Create(t.TempDir(), "t", testScenario(t), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Timeline.Write([]byte(`{"type":"start","schema":1}` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lim := old
+	lim.Cur = uint64(len(es)) // ReadDir's own descriptor is closed again
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	// Runtime-internal descriptors may come and go; make sure we are at the limit.
+	var held []*os.File
+	for i := 0; i < 64; i++ {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			break
+		}
+		held = append(held, f)
+	}
+	_, openErr := os.Open(os.DevNull)
+	werr := r.WriteSummary(&workers.Summary{Schema: workers.SchemaVersion, Status: workers.StatusPassed})
+	for _, f := range held {
+		f.Close()
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(openErr, syscall.EMFILE) {
+		t.Fatalf("opening a file at the limit gave %v, want EMFILE (the test did not exhaust descriptors)", openErr)
+	}
+	if werr != nil {
+		t.Fatalf("WriteSummary at EMFILE: %v", werr)
+	}
+	s, err := ReadSummary(r.Dir)
+	if err != nil || s.Status != workers.StatusPassed {
+		t.Fatalf("ReadSummary = %+v, %v", s, err)
+	}
+}
+
+const goodTimeline = `{"type":"start","schema":1,"tool":{"name":"nobufs","version":"t"},"scenario":{"name":"t","kind":"port-exhaustion","failure":{"classes":["eaddrnotavail"]},"expect":{"failure":"any"}},"started":"2026-11-22T03:00:00Z","target":{"mode":"sink","address":"127.0.0.1:1"}}
+{"type":"sample","seq":1,"elapsed_sec":1,"ok":100,"failed":0,"dropped":0,"open":3}
+{"type":"sample","seq":2,"elapsed_sec":2,"ok":50,"failed":7,"dropped":1,"open":5,"errors":[{"phase":"connect","class":"eaddrnotavail","code":99,"n":7}]}
+`
+
+func TestReadTimeline(t *testing.T) {
+	tests := []struct {
+		name, data string
+		samples    int
+		truncated  bool
+		err        string
+	}{
+		{"good", goodTimeline, 2, false, ""},
+		// Killed mid-line: the incomplete last line is dropped.
+		{"truncated", goodTimeline + `{"type":"sample","seq":3,"elap`, 2, true, ""},
+		{"corrupt line", goodTimeline + "garbage\n", 0, false, "t.ndjson:4: not a timeline line"},
+		{"future schema", strings.Replace(goodTimeline, `"schema":1`, `"schema":99`, 1), 0, false, "t.ndjson:1: schema 99 is not one this version reads"},
+		{"no start line", `{"type":"sample","seq":1}` + "\n", 0, false, `t.ndjson:1: first line is "sample", want the start line`},
+		{"unknown type", goodTimeline + `{"type":"bogus"}` + "\n", 0, false, `t.ndjson:4: unknown line type "bogus"`},
+		{"empty", "", 0, false, ""},
+	}
+	for _, tt := range tests {
+		tl, err := ReadTimeline("t.ndjson", strings.NewReader(tt.data))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: err = %v, want %q", tt.name, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if len(tl.Samples) != tt.samples || tl.Truncated != tt.truncated {
+			t.Errorf("%s: %d samples truncated=%v, want %d %v", tt.name, len(tl.Samples), tl.Truncated, tt.samples, tt.truncated)
+		}
+	}
+}
+
+func TestRebuild(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, TimelineFile), []byte(goodTimeline+`{"type":"sam`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Rebuild(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status != workers.StatusPartial || s.Ops.OK != 150 || s.Ops.Failed != 7 || s.Ops.Dropped != 1 || s.PeakOpen != 5 {
+		t.Errorf("rebuilt = status %s ops %+v peak %d", s.Status, s.Ops, s.PeakOpen)
+	}
+	f := s.TimeToFailure
+	if f == nil || f.Class != workers.ClassEADDRNOTAVAIL || f.AtSec != 2 || f.OKBefore != 150 {
+		t.Errorf("rebuilt time to failure = %+v, want eaddrnotavail known at the 2 s sample after 150 ok", f)
+	}
+	if _, err := Rebuild(t.TempDir()); !errors.Is(err, ErrNotRun) {
+		t.Errorf("Rebuild of an empty dir: %v, want ErrNotRun", err)
+	}
+}
+
+func TestReadSummaryErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ReadSummary(dir); !errors.Is(err, ErrNotRun) {
+		t.Errorf("empty dir: %v, want ErrNotRun", err)
+	}
+	os.WriteFile(filepath.Join(dir, TimelineFile), []byte(goodTimeline), 0o644)
+	if _, err := ReadSummary(dir); err == nil || !strings.Contains(err.Error(), "report --rebuild") {
+		t.Errorf("timeline only: %v, want advice to rebuild", err)
+	}
+	os.WriteFile(filepath.Join(dir, SummaryFile), []byte(`{"schema": 7}`), 0o644)
+	if _, err := ReadSummary(dir); err == nil || !strings.Contains(err.Error(), "schema 7") {
+		t.Errorf("future schema: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, SummaryFile), []byte(`{"schema": 1`), 0o644)
+	if _, err := ReadSummary(dir); err == nil || !strings.Contains(err.Error(), "not a nobufs summary") {
+		t.Errorf("corrupt summary: %v", err)
+	}
+}
+
+// FuzzReadTimeline: any bytes give a timeline or an error, never a panic,
+// and a rebuilt summary from any decodable timeline is consistent.
+func FuzzReadTimeline(f *testing.F) {
+	f.Add([]byte(goodTimeline))
+	f.Add([]byte(goodTimeline + `{"type":"end","status":"passed","stop_reason":"failure","elapsed_sec":2.5}` + "\n"))
+	f.Add([]byte(`{"type":"start","schema":1}` + "\n" + `{"type":"sample","errors":[{"n":18446744073709551615}]}` + "\n"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tl, err := ReadTimeline("f", strings.NewReader(string(data)))
+		if err != nil || tl.Start == nil {
+			return
+		}
+		s := FromTimeline(tl)
+		if s.Ops.Issued != s.Ops.OK+s.Ops.Failed {
+			t.Errorf("issued %d != ok %d + failed %d", s.Ops.Issued, s.Ops.OK, s.Ops.Failed)
+		}
+	})
+}
+
+// FuzzReadSummary: any summary.json content gives a summary or an error.
+func FuzzReadSummary(f *testing.F) {
+	f.Add([]byte(`{"schema":1,"status":"passed","scenario":{"name":"x"}}`))
+	f.Add([]byte(`{"schema":0}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, SummaryFile), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = ReadSummary(dir)
+	})
+}

@@ -9,9 +9,12 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nobufs/nobufs/scenarios"
 )
 
 // native returns the errno the running OS's network stack really reports for
@@ -690,6 +693,36 @@ func TestClassifyWSAName(t *testing.T) {
 	for code := 0; code < 10000; code++ {
 		if n := WSAName(code); n != "" {
 			t.Errorf("WSAName(%d): got %q, want \"\" (collides with Unix errnos)", code, n)
+		}
+	}
+}
+
+// TestClassesMatchScenarioFormat: the names a scenario may list in
+// failure.classes are exactly the classes the classifier produces.
+func TestClassesMatchScenarioFormat(t *testing.T) {
+	var got []string
+	for _, c := range Classes() {
+		got = append(got, string(c))
+	}
+	if strings.Join(got, ",") != strings.Join(scenarios.ErrorClasses, ",") {
+		t.Errorf("workers.Classes() = %v\nscenarios.ErrorClasses = %v", got, scenarios.ErrorClasses)
+	}
+}
+
+// TestErrorsDocListsEveryClass keeps docs/errors.md in step with the classes.
+func TestErrorsDocListsEveryClass(t *testing.T) {
+	b, err := os.ReadFile("../docs/errors.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Classes() {
+		if !strings.Contains(string(b), "| `"+string(c)+"` |") {
+			t.Errorf("docs/errors.md has no row for class %s", c)
+		}
+	}
+	for _, p := range []Phase{PhaseSocket, PhaseBind, PhaseConnect, PhaseListen, PhaseAccept, PhaseSend, PhaseRecv, PhaseClose, PhaseSetsockopt, PhaseOther} {
+		if !strings.Contains(string(b), "| `"+string(p)+"` |") {
+			t.Errorf("docs/errors.md has no row for phase %s", p)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -179,6 +180,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		Socket:   SocketReport{Requested: sc.Socket},
 	}
 
+	if runtime.GOOS != "linux" && sc.Socket.UserTimeout > 0 {
+		return nil, errors.New("socket.user_timeout (TCP_USER_TIMEOUT) is Linux-only")
+	}
 	restore, err := applyLimits(sc.Limits)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,71 @@
+package record
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nobufs/nobufs/workers"
+)
+
+// TestSummaryUnderFdExhaustion: with every descriptor the process may open
+// in use (RLIMIT_NOFILE at the count open), the summary is still written,
+// because its file was opened when the run started.
+func TestSummaryUnderFdExhaustion(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("counts descriptors through /proc")
+	}
+	r, err := Create(t.TempDir(), "t", testScenario(t), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Timeline.Write([]byte(`{"type":"start","schema":1}` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lim := old
+	lim.Cur = uint64(len(es)) // ReadDir's own descriptor is closed again
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	// Runtime-internal descriptors may come and go; make sure we are at the limit.
+	var held []*os.File
+	for i := 0; i < 64; i++ {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			break
+		}
+		held = append(held, f)
+	}
+	_, openErr := os.Open(os.DevNull)
+	werr := r.WriteSummary(&workers.Summary{Schema: workers.SchemaVersion, Status: workers.StatusPassed})
+	for _, f := range held {
+		f.Close()
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(openErr, syscall.EMFILE) {
+		t.Fatalf("opening a file at the limit gave %v, want EMFILE (the test did not exhaust descriptors)", openErr)
+	}
+	if werr != nil {
+		t.Fatalf("WriteSummary at EMFILE: %v", werr)
+	}
+	s, err := ReadSummary(r.Dir)
+	if err != nil || s.Status != workers.StatusPassed {
+		t.Fatalf("ReadSummary = %+v, %v", s, err)
+	}
+}

@@ -221,15 +221,41 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Two ways to end a run: stop cancels every operation in flight (the
+	// duration is up, the failure came, the caller interrupted); drain
+	// stops issuing new operations and lets those in flight finish
+	// (max_ops reached, the last open-model stage ended). The first
+	// reason given is the one recorded.
 	var (
-		stopOnce   sync.Once
+		reasonMu   sync.Mutex
 		stopReason string
+		drainCh    = make(chan struct{})
 	)
+	setReason := func(reason string) bool {
+		reasonMu.Lock()
+		defer reasonMu.Unlock()
+		if stopReason != "" {
+			return false
+		}
+		stopReason = reason
+		return true
+	}
 	stop := func(reason string) {
-		stopOnce.Do(func() {
-			stopReason = reason
-			cancel()
-		})
+		setReason(reason)
+		cancel()
+	}
+	drain := func(reason string) {
+		if setReason(reason) {
+			close(drainCh)
+		}
+	}
+	draining := func() bool {
+		select {
+		case <-drainCh:
+			return true
+		default:
+			return false
+		}
 	}
 	var afterFailure *time.Timer
 	var afterMu sync.Mutex
@@ -270,7 +296,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	claim := func() (uint64, bool) {
 		idx := rs.issued.Add(1)
 		if idx > sc.Stop.MaxOps {
-			stop(StopMaxOps)
+			drain(StopMaxOps)
 			return 0, false
 		}
 		return idx, true
@@ -279,7 +305,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		work := make(chan struct{})
 		g.Go(func() error {
 			defer close(work)
-			dispatch(runCtx, sc.Load, rs, work, stop)
+			dispatch(runCtx, sc.Load, rs, work, drainCh, drain)
 			return nil
 		})
 		for _, w := range rs.workers {
@@ -297,7 +323,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	} else {
 		for _, w := range rs.workers {
 			g.Go(func() error {
-				for runCtx.Err() == nil {
+				for runCtx.Err() == nil && !draining() {
 					idx, ok := claim()
 					if !ok {
 						return nil
@@ -332,14 +358,17 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 
 	elapsed := time.Since(rs.start)
 	sum.Ended = time.Now().UTC()
+	reasonMu.Lock()
+	reason := stopReason
+	reasonMu.Unlock()
 	sum.ElapsedSec = elapsed.Seconds()
-	if stopReason == "" {
-		stopReason = StopInterrupted
+	if reason == "" {
+		reason = StopInterrupted
 		if ctx.Err() == nil {
-			stopReason = StopError
+			reason = StopError
 		}
 	}
-	sum.StopReason = stopReason
+	sum.StopReason = reason
 
 	all := map[ErrorKey]*errStat{}
 	connect, op := newHist(), newHist()
@@ -366,7 +395,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	}
 	sum.Unmet = CheckExpectations(sc.Expect, sum.TimeToFailure)
 	switch {
-	case stopReason == StopInterrupted:
+	case reason == StopInterrupted:
 		sum.Status = StatusInterrupted
 	case len(sum.Unmet) > 0:
 		sum.Status = StatusFailed
@@ -382,7 +411,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 
 // dispatch issues open-model arrivals to idle workers until ctx ends or the
 // pacer stops. An arrival that finds no idle worker is dropped and counted.
-func dispatch(ctx context.Context, l scenarios.Load, rs *runState, work chan<- struct{}, stop func(string)) {
+func dispatch(ctx context.Context, l scenarios.Load, rs *runState, work chan<- struct{}, drainCh <-chan struct{}, drain func(string)) {
 	var p Pacer
 	switch {
 	case len(l.Stages) > 0:
@@ -403,7 +432,7 @@ func dispatch(ctx context.Context, l scenarios.Load, rs *runState, work chan<- s
 	for ctx.Err() == nil {
 		wait, done := p.Pace(time.Since(rs.start), hits)
 		if done {
-			stop(StopStagesDone)
+			drain(StopStagesDone)
 			return
 		}
 		if wait > 0 {
@@ -411,12 +440,16 @@ func dispatch(ctx context.Context, l scenarios.Load, rs *runState, work chan<- s
 			select {
 			case <-ctx.Done():
 				return
+			case <-drainCh:
+				return
 			case <-timer.C:
 			}
 			continue
 		}
 		hits++
 		select {
+		case <-drainCh:
+			return
 		case work <- struct{}{}:
 		default:
 			rs.dropped.Add(1)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -53,6 +54,7 @@ func TestScripts(t *testing.T) {
 			"rundir":    cmdRundir,
 			"jsonget":   cmdJSONGet,
 			"waitlines": cmdWaitLines,
+			"waitport":  cmdWaitPort,
 		},
 		RequireExplicitExec: true,
 	})
@@ -151,6 +153,25 @@ func cmdWaitLines(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		if time.Now().After(deadline) {
 			ts.Fatalf("no timeline with %d lines under %s after 20 s", n, args[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cmdWaitPort ADDR: waits (up to 20 s) until a TCP connect to ADDR works.
+func cmdWaitPort(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: waitport ADDR")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", args[0], time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("nothing listens on %s after 20 s: %v", args[0], err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nobufs/nobufs/workers"
+)
+
+// TestEveryShippedScenarioIsExercised: every file in scenarios.d is named
+// by a test (a Go test or a testscript) somewhere in the repository.
+func TestEveryShippedScenarioIsExercised(t *testing.T) {
+	shipped, _ := filepath.Glob("../../scenarios.d/*.yaml")
+	if len(shipped) == 0 {
+		t.Fatal("no shipped scenarios")
+	}
+	var tests []byte
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "results") {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(path, "_test.go") || strings.HasSuffix(path, ".txtar") {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			tests = append(tests, b...)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range shipped {
+		name := filepath.Base(f)
+		if !bytes.Contains(tests, []byte(name)) {
+			t.Errorf("scenarios.d/%s is not run by any test", name)
+		}
+	}
+}
+
+// TestProgressLine: a terminal gets one redrawn line; anything else, or
+// --quiet, gets nothing.
+func TestProgressLine(t *testing.T) {
+	pr := workers.Progress{Elapsed: 1500 * time.Millisecond, OK: 120, Failed: 3, OKPerSec: 80, Open: 4,
+		Classes: map[workers.Class]uint64{workers.ClassEADDRNOTAVAIL: 3}, TimeToFailure: &workers.Failure{AtSec: 1.2}}
+	tests := []struct {
+		tty, quiet bool
+		want       string
+	}{
+		{true, false, "\r\033[Kpe    1.5s        80 ok/s  open 4  ok 120  failed 3  eaddrnotavail 3  FAILED at 1.200s\r\033[K"},
+		{false, false, ""},
+		{true, true, ""},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		p := newProgressLine(&state{stdout: &out, tty: tt.tty}, tt.quiet, "pe")
+		p.update(pr)
+		p.clear()
+		if got := out.String(); got != tt.want {
+			t.Errorf("tty=%v quiet=%v: got %q, want %q", tt.tty, tt.quiet, got, tt.want)
+		}
+	}
+}

@@ -359,3 +359,31 @@ port_exhaustion: {close_first: server}
 		t.Errorf("nofile after the run = %+v, want it restored to %+v", got, rl0)
 	}
 }
+
+// TestRunOpenModelStages: a ramp issues exactly the arrivals its rate
+// integral promises (issued + dropped), then ends the run by itself.
+func TestRunOpenModelStages(t *testing.T) {
+	sc := parseScenario(t, `
+name: ramp
+kind: port-exhaustion
+load:
+  model: open
+  workers: 4
+  rate: 0
+  stages:
+    - {duration: 300ms, target: 400}
+    - {duration: 200ms, target: 400}
+stop: {duration: 10s}
+`)
+	sum, _ := runScenario(t, context.Background(), sc, Options{})
+	if sum.StopReason != StopStagesDone {
+		t.Errorf("stop reason %q, want %q", sum.StopReason, StopStagesDone)
+	}
+	// 0→400/s over 0.3 s is 60 arrivals, 400/s for 0.2 s another 80.
+	if got, want := sum.Ops.Issued+sum.Ops.Dropped, uint64(140); got != want {
+		t.Errorf("issued %d + dropped %d = %d, want %d", sum.Ops.Issued, sum.Ops.Dropped, got, want)
+	}
+	if sum.Ops.Aborted != 0 {
+		t.Errorf("aborted = %d, want 0: the end of the stages lets operations finish", sum.Ops.Aborted)
+	}
+}

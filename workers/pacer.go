@@ -102,8 +102,9 @@ func (p ConstantPacer) ExpectedHits(elapsed time.Duration) float64 {
 // flat one). A segment with rate 0 throughout contributes no arrivals. If the arrivals are behind schedule,
 // wait is 0.
 //
-// Pace stops when the next arrival would fall after the end of the last stage, or when elapsed is already
-// past the end (arrivals still owed then are dropped: the schedule is over). A pacer whose Start or any
+// Pace stops when the next arrival would fall after the end of the last stage. Arrivals still owed when
+// elapsed is already past the end are issued at once (wait 0), so a schedule always issues
+// floor(integral) arrivals in all, however late its caller wakes up. A pacer whose Start or any
 // Target is negative, NaN or infinite, or whose any stage Duration is negative, is invalid: Pace stops at
 // once and ExpectedHits is 0. A pacer without stages stops at once.
 //
@@ -174,7 +175,9 @@ func solveSegment(r0, r1, d, need float64) float64 {
 
 // Pace implements Pacer.
 func (p RampPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
-	if !p.valid() || elapsed > p.Duration() {
+	// Arrivals still owed when elapsed is past the end are issued late
+	// (wait 0): the schedule promises floor(integral) arrivals in all.
+	if !p.valid() {
 		return 0, true
 	}
 	target := float64(hits) + 1

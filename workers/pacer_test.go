@@ -255,8 +255,10 @@ func TestRampPacerPace(t *testing.T) {
 		{"ramp last arrival at the end", rampUp, 10 * time.Second, 499, 0, false},
 		// All 500 issued: the last stage has no more arrivals, stop.
 		{"ramp all issued", rampUp, 9990 * time.Millisecond, 500, 0, true},
-		// Past the end: stop, even though arrivals are owed.
-		{"ramp past the end", rampUp, 10*time.Second + 1, 100, 0, true},
+		// Past the end with arrivals owed: issue them now (the open model then runs or drops each).
+		{"ramp past the end", rampUp, 10*time.Second + 1, 100, 0, false},
+		// Past the end with none owed: stop.
+		{"ramp past the end, all issued", rampUp, 10*time.Second + 1, 500, 0, true},
 		// Down from 100/s: 100t − 5t² = 1.
 		{"ramp down first arrival", rampDown, 0, 0, (100 - math.Sqrt(9980)) / 10, false},
 		// Down to 0: the last arrival is due exactly at the end.

@@ -387,3 +387,7 @@ stop: {duration: 10s}
 		t.Errorf("aborted = %d, want 0: the end of the stages lets operations finish", sum.Ops.Aborted)
 	}
 }
+
+func parseScenarioB(src string) (*scenarios.Scenario, error) {
+	return scenarios.Parse("bench.yaml", []byte(src))
+}

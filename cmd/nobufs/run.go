@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nobufs/nobufs/hoststate"
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/scenarios"
@@ -16,12 +18,13 @@ import (
 )
 
 type runOptions struct {
-	st     *state
-	files  []string
-	out    string
-	quiet  bool
-	allow  []string
-	sample time.Duration
+	st        *state
+	files     []string
+	out       string
+	quiet     bool
+	allow     []string
+	sample    time.Duration
+	hostState bool
 }
 
 func newRunCmd(st *state, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -54,6 +57,7 @@ scenario's expect section), 2 bad input, 3 internal or environment error,
 	cmd.Flags().StringSliceVar(&opts.allow, "allow-target", nil, "allow external targets in this CIDR (repeatable); loopback is always allowed")
 	cmd.Flags().DurationVar(&opts.sample, "sample-every", time.Second, "timeline sampling interval")
 	_ = cmd.Flags().MarkHidden("sample-every")
+	cmd.Flags().BoolVar(&opts.hostState, "host-state", runtime.GOOS == "linux", "record the kernel's socket state (TCP states, socket memory, counters, qdisc drops, fds) in every timeline sample (Linux)")
 	return cmd
 }
 
@@ -145,14 +149,23 @@ func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []
 		return nil, "", &exitError{code: exitInternal, err: err}
 	}
 	defer run.Close()
-	pl := newProgressLine(o.st, o.quiet, sc.Name)
-	sum, err := workers.Run(ctx, sc, workers.Options{
+	wopts := workers.Options{
 		Timeline:     run.Timeline,
-		Progress:     pl.update,
 		AllowTargets: allow,
 		ToolVersion:  version,
 		SampleEvery:  o.sample,
-	})
+	}
+	if o.hostState {
+		hs, err := hoststate.New(hoststate.Options{})
+		if err != nil {
+			return nil, run.Dir, usageError("--host-state: %w", err)
+		}
+		defer hs.Close()
+		wopts.HostState = func() any { return hs.Sample() }
+	}
+	pl := newProgressLine(o.st, o.quiet, sc.Name)
+	wopts.Progress = pl.update
+	sum, err := workers.Run(ctx, sc, wopts)
 	pl.clear()
 	if err != nil {
 		return nil, run.Dir, err

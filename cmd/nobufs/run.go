@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nobufs/nobufs/doctor"
 	"github.com/nobufs/nobufs/hoststate"
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/report"
@@ -144,6 +145,10 @@ func runRun(ctx context.Context, o *runOptions) error {
 }
 
 func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []netip.Prefix) (*workers.Summary, string, error) {
+	// The prediction is made before the run opens anything, as doctor would.
+	src := doctor.Default()
+	src.Kmsg = nil
+	pred := doctor.Predict(sc, doctor.ReadHost(src))
 	run, err := record.Create(o.out, sc.Name, sc, time.Now())
 	if err != nil {
 		return nil, "", &exitError{code: exitInternal, err: err}
@@ -170,6 +175,7 @@ func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []
 	if err != nil {
 		return nil, run.Dir, err
 	}
+	sum.Prediction = &pred
 	if err := run.WriteSummary(sum); err != nil {
 		return nil, run.Dir, &exitError{code: exitInternal, err: err}
 	}

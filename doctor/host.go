@@ -228,18 +228,18 @@ func ReadHost(src Sources) *Host {
 		sortNetDev(h.NetDev)
 	}
 	busy := map[uint16]int{}
-	for i, read := range []func() (procfs.NetTCP, error){pfs.NetTCP, pfs.NetTCP6} {
-		lines, err := read()
+	for _, f := range []string{"tcp", "tcp6"} {
+		b, err := os.ReadFile(filepath.Join(proc, "net", f))
+		if f == "tcp6" && errors.Is(err, fs.ErrNotExist) {
+			continue // no IPv6
+		}
+		if err == nil {
+			err = localPorts(b, busy)
+		}
 		if err != nil {
-			if i == 1 && errors.Is(err, fs.ErrNotExist) {
-				continue // no IPv6
-			}
-			miss("net/tcp", err)
+			miss("net/"+f, err)
 			busy = nil
 			break
-		}
-		for _, l := range lines {
-			busy[uint16(l.LocalPort)]++
 		}
 	}
 	h.BusyPorts = busy
@@ -253,6 +253,31 @@ func ReadHost(src Sources) *Host {
 		h.SoftnetDropped = &d
 	}
 	return h
+}
+
+// localPorts counts the local ports of /proc/net/tcp{,6} lines
+// ("sl local_address:PORT rem_address:PORT st …", hex) into m.
+func localPorts(b []byte, m map[uint16]int) error {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	first := true
+	for sc.Scan() {
+		if first {
+			first = false // the header
+			continue
+		}
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 {
+			return fmt.Errorf("%w: tcp line %q", hoststate.ErrFormat, sc.Text())
+		}
+		_, port, ok := strings.Cut(f[1], ":")
+		v, err := strconv.ParseUint(port, 16, 16)
+		if !ok || err != nil {
+			return fmt.Errorf("%w: tcp local address %q", hoststate.ErrFormat, f[1])
+		}
+		m[uint16(v)]++
+	}
+	return sc.Err()
 }
 
 func sortNetDev(ds []NetDev) {

@@ -222,7 +222,7 @@ func fdLimit(sc *scenarios.Scenario, h *Host) workers.PredictedLimit {
 	}
 	n := (int64(limit) - base) / perConn
 	l.AfterOps = u64(n)
-	l.Detail = fmt.Sprintf("after ~%d connections open at once (%s, ~%d descriptors already open, %s; %d workers)", max(n, 0), src, base, who, open)
+	l.Detail = fmt.Sprintf("after ~%d connects: %d workers hold up to %d connections, %s, beside ~%d descriptors already open, above %s", max(n, 0), open, open, who, base, src)
 	return l
 }
 

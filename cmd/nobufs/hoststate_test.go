@@ -81,7 +81,7 @@ func TestRunHostStateFlag(t *testing.T) {
 	} {
 		t.Run(tt.flag, func(t *testing.T) {
 			out := t.TempDir()
-			code, stdout, stderr := runCLI(t, "run", "--quiet", "--out", out, tt.flag, "../../scenarios.d/port-exhaustion.yaml")
+			code, stdout, stderr := runCLI(t, "run", "--quiet", "--out", out, tt.flag, "testdata/port-44k.yaml")
 			if code != exitOK {
 				t.Fatalf("exit %d, want 0\n%s%s", code, stdout, stderr)
 			}

@@ -52,6 +52,12 @@ func BenchmarkSample(b *testing.B) {
 	bench("full", func() { s.Sample() })
 	bench("tcp-sock_diag", func() {
 		var st TCPStates
+		if err := countTCPBoth(s.diag, &st); err != nil {
+			b.Fatal(err)
+		}
+	})
+	bench("tcp-sock_diag-per-family", func() {
+		var st TCPStates
 		if err := countTCP(s.diag, &st); err != nil {
 			b.Fatal(err)
 		}

@@ -23,8 +23,9 @@ type Sampler struct {
 	mu     sync.Mutex
 	thread *nsThread // nil: read from the caller's thread (host namespace)
 	diag   *nlConn   // sock_diag; nil when unavailable (then /proc/net/tcp*)
-	route  *nlConn   // rtnetlink, for qdiscs; nil when unavailable
-	setup  []string  // what could not be set up, repeated in every sample
+	count  func(*nlConn, *TCPStates) error
+	route  *nlConn  // rtnetlink, for qdiscs; nil when unavailable
+	setup  []string // what could not be set up, repeated in every sample
 
 	prevCounters map[string]uint64
 	prevDrops    map[qdiscKey]uint64
@@ -52,7 +53,12 @@ func New(o Options) (*Sampler, error) {
 		var err error
 		if s.diag, err = newNLConn(unix.NETLINK_SOCK_DIAG); err == nil {
 			// A kernel without inet_diag answers the first dump with ENOENT.
-			if err = countTCP(s.diag, &TCPStates{}); err != nil {
+			s.count = countTCPBoth
+			if err = countTCPBoth(s.diag, &TCPStates{}); err != nil {
+				s.count = countTCP
+				err = countTCP(s.diag, &TCPStates{})
+			}
+			if err != nil {
 				s.diag.close()
 				s.diag = nil
 			}
@@ -92,7 +98,7 @@ func (s *Sampler) sampleNS(st *State) {
 	fail := func(what string, err error) { st.Errors = append(st.Errors, what+": "+err.Error()) }
 	if s.diag != nil {
 		st.TCPSource = "sock_diag"
-		if err := countTCP(s.diag, &st.TCP); err != nil {
+		if err := s.count(s.diag, &st.TCP); err != nil {
 			fail("tcp states", err)
 		}
 	} else {

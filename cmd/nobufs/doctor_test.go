@@ -90,7 +90,9 @@ func TestRunRecordsPrediction(t *testing.T) {
 	if p == nil || f == nil {
 		t.Fatalf("prediction %+v, time_to_failure %+v: want both", p, f)
 	}
-	if p.Resource != doctor.ResPorts || p.Class != string(f.Class) || p.AfterOps != f.OKBefore {
+	// The built-in target's own ephemeral listening port may by chance lie
+	// in the source range and take one of its ports.
+	if p.Resource != doctor.ResPorts || p.Class != string(f.Class) || f.OKBefore > p.AfterOps || f.OKBefore+1 < p.AfterOps {
 		t.Errorf("predicted %s/%s after %d, actual %s after %d ok: want them to agree", p.Resource, p.Class, p.AfterOps, f.Class, f.OKBefore)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/workers"
 )
 
@@ -198,5 +199,29 @@ func TestReadHostBadFiles(t *testing.T) {
 	src := Sources{Root: fakeRoot(t, healthy()), Kmsg: func(int) ([]string, error) { return nil, kerr }}
 	if h := ReadHost(src); h.Kmsg != nil || !strings.Contains(strings.Join(h.Unreadable, "\n"), "kernel log: operation not permitted") {
 		t.Errorf("kmsg %v, unreadable %v: want nil and a kernel log entry", h.Kmsg, h.Unreadable)
+	}
+}
+
+// TestEmptyRoot: with nothing readable every check is unknown, and the
+// prediction still comes out (without panicking).
+func TestEmptyRoot(t *testing.T) {
+	h := ReadHost(Sources{Root: t.TempDir()})
+	if len(h.Unreadable) == 0 {
+		t.Error("empty root: want unreadable entries")
+	}
+	for _, c := range Checks(h) {
+		if c.Level != Unknown {
+			t.Errorf("%s: level %s (%s), want unknown", c.Name, c.Level, c.Value)
+		}
+	}
+	sc := portScenario(func(s *scenarios.Scenario) { s.PortExhaustion.SourcePorts = "" })
+	p := Predict(sc, h)
+	if p.Resource != ResNone {
+		t.Errorf("prediction %+v, want none (nothing known)", p)
+	}
+	for _, l := range p.Limits {
+		if l.Resource != ResMemory && !strings.HasPrefix(l.Detail, "unknown") {
+			t.Errorf("limit %+v: want an unknown detail", l)
+		}
 	}
 }

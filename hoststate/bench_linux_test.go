@@ -4,11 +4,26 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // benchSockets is the number of loopback connections held open during the
 // benchmarks (two sockets each), capped by the descriptor limit.
 const benchSockets = 5000
+
+// benchConns is benchSockets, or fewer if the descriptor limit is lower.
+func benchConns(b *testing.B) int {
+	var r unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &r); err != nil {
+		b.Fatal(err)
+	}
+	n := min(uint64(benchSockets), (r.Cur-200)/2)
+	if n < benchSockets {
+		b.Logf("RLIMIT_NOFILE %d: %d connections instead of %d", r.Cur, n, benchSockets)
+	}
+	return int(n)
+}
 
 // refReadFile is the reference: one os.ReadFile of /proc/self/stat.
 func refReadFile(b *testing.B) time.Duration {
@@ -28,14 +43,15 @@ func refReadFile(b *testing.B) time.Duration {
 // ("x-readfile"). The sub-benchmarks split out the two ways of counting
 // TCP states.
 func BenchmarkSample(b *testing.B) {
-	openConns(b, benchSockets)
+	n := benchConns(b)
+	openConns(b, n)
 	s, err := New(Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	if st := s.Sample(); st.TCP.Established < 2*benchSockets {
-		b.Fatalf("established = %d, want >= %d", st.TCP.Established, 2*benchSockets)
+	if st := s.Sample(); st.TCP.Established < 2*n {
+		b.Fatalf("established = %d, want >= %d", st.TCP.Established, 2*n)
 	}
 	bench := func(name string, fn func()) {
 		b.Run(name, func(b *testing.B) {

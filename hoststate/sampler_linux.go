@@ -39,7 +39,9 @@ type qdiscKey struct {
 
 // New makes a Sampler for the namespace o names (none: the process's own).
 // With a namespace, every read runs on an OS thread that entered it and
-// stays locked to the sampler; Close discards that thread.
+// stays locked to the sampler; Close discards that thread. That thread and
+// the sampler's netlink sockets keep the namespace alive: Close the
+// sampler before tearing a lab cell down.
 func New(o Options) (*Sampler, error) {
 	s := &Sampler{prevDrops: map[qdiscKey]uint64{}}
 	if o.NetNS != "" || o.NetNSFile != nil {

@@ -225,6 +225,9 @@ func TestQdiscDrops(t *testing.T) {
 	if err != nil {
 		t.Skip("ip not installed")
 	}
+	if _, err := exec.LookPath("nsenter"); err != nil {
+		t.Skip("nsenter not installed")
+	}
 	nsPath := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), ns.Fd())
 	for _, args := range [][]string{
 		{ip, "link", "set", "lo", "up"},

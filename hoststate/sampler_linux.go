@@ -308,3 +308,6 @@ func (t *nsThread) stop() {
 	close(t.reqs)
 	<-t.done
 }
+
+// Supported reports whether New works on this system.
+func Supported() bool { return true }

@@ -13,3 +13,6 @@ func (*Sampler) Sample() *State { return nil }
 
 // Close does nothing.
 func (*Sampler) Close() error { return nil }
+
+// Supported reports whether New works on this system.
+func Supported() bool { return false }

@@ -104,6 +104,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.hostState && !hoststate.Supported() {
+		return usageError("--host-state: %v", hoststate.ErrUnsupported)
+	}
 	scs, err := loadAll(o.files)
 	if err != nil {
 		return err
@@ -163,7 +166,7 @@ func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []
 	if o.hostState {
 		hs, err := hoststate.New(hoststate.Options{})
 		if err != nil {
-			return nil, run.Dir, usageError("--host-state: %w", err)
+			return nil, run.Dir, &exitError{code: exitInternal, err: fmt.Errorf("host state: %w", err)}
 		}
 		defer hs.Close()
 		wopts.HostState = func() any { return hs.Sample() }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // runCLI runs the command line in-process and returns its exit code and output.
@@ -122,7 +123,9 @@ func TestRunTimelineTimeWaitClimbs(t *testing.T) {
 		}
 	}
 	out := t.TempDir()
-	cmd := exec.Command("unshare", "--net", "--", "sh", "-c", `ip link set lo up && exec "$0" "$@"`,
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "unshare", "--net", "--", "sh", "-c", `ip link set lo up && exec "$0" "$@"`,
 		os.Args[0], "-test.run=^TestRunTimelineTimeWaitClimbs$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "NOBUFS_TW_CHILD_OUT="+out)
 	if b, err := cmd.CombinedOutput(); err != nil {

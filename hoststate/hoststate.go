@@ -271,15 +271,16 @@ func ParseSockstat(r io.Reader) (*Sockstat, error) {
 }
 
 // deltas returns cur - prev for the names in Counters that moved. A
-// counter that went backwards (reset) counts from zero.
+// counter that went backwards (reset) counts from zero; one missing from
+// either reading has no delta.
 func deltas(prev, cur map[string]uint64) map[string]uint64 {
 	var d map[string]uint64
 	for _, n := range Counters {
 		c, ok := cur[n]
-		if !ok {
-			continue
+		p, had := prev[n]
+		if !ok || !had {
+			continue // no reading, or no baseline to count from
 		}
-		p := prev[n]
 		if c < p {
 			p = 0
 		}

@@ -90,7 +90,8 @@ func TestDeltas(t *testing.T) {
 		{"moved and unmoved", map[string]uint64{"Tcp.OutRsts": 5, "TcpExt.ListenDrops": 2}, map[string]uint64{"Tcp.OutRsts": 9, "TcpExt.ListenDrops": 2}, map[string]uint64{"Tcp.OutRsts": 4}},
 		{"reset counts from zero", map[string]uint64{"Tcp.OutRsts": 50}, map[string]uint64{"Tcp.OutRsts": 3}, map[string]uint64{"Tcp.OutRsts": 3}},
 		{"not in Counters ignored", nil, map[string]uint64{"Tcp.Unlisted": 3}, nil},
-		{"no previous", nil, map[string]uint64{"Udp.SndbufErrors": 1}, map[string]uint64{"Udp.SndbufErrors": 1}},
+		{"no baseline, no delta", nil, map[string]uint64{"Udp.SndbufErrors": 1}, nil},
+		{"missing now, no delta", map[string]uint64{"Udp.SndbufErrors": 1}, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -71,7 +71,7 @@ func New(o Options) (*Sampler, error) {
 		if s.route, err = newNLConn(unix.NETLINK_ROUTE); err != nil {
 			s.setup = append(s.setup, "qdiscs: "+err.Error())
 		}
-		s.prevCounters, _ = readCounters(netDir)
+		s.prevCounters, _ = readCounters(netDir) // a failure shows in Sample
 	})
 	return s, nil
 }
@@ -121,8 +121,8 @@ func (s *Sampler) sampleNS(st *State) {
 		fail("counters", err)
 	}
 	st.Counters = deltas(s.prevCounters, cur)
-	if len(cur) > 0 {
-		s.prevCounters = cur
+	for k, v := range cur {
+		s.prevCounters[k] = v
 	}
 	if s.route != nil {
 		qs, err := s.qdiscs()

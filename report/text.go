@@ -54,6 +54,13 @@ func Text(w io.Writer, s *workers.Summary) error {
 		}
 		fmt.Fprintln(tw)
 	}
+	if p := s.Prediction; p != nil {
+		if p.Resource == "none" || p.Resource == "unknown" {
+			fmt.Fprintf(tw, "predicted\t%s: %s\n", p.Resource, p.Detail)
+		} else {
+			fmt.Fprintf(tw, "predicted\t%s (%s) %s\n", p.Resource, p.Class, p.Detail)
+		}
+	}
 	for _, u := range s.Unmet {
 		fmt.Fprintf(tw, "unmet\t%s\n", u)
 	}

@@ -74,6 +74,10 @@ type Summary struct {
 	Settings Settings `json:"settings"`
 
 	PortExhaustion *PortReport `json:"port_exhaustion,omitempty"`
+	// Prediction is where `nobufs doctor` expected this run to fail first,
+	// made from the host's settings before it started; compare it with
+	// TimeToFailure (its class and ok_before).
+	Prediction *Prediction `json:"prediction,omitempty"`
 	// Errs notes problems of the harness itself that did not stop the run.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -191,6 +195,34 @@ type PortReport struct {
 	// BusySkipped counts binds that found a port busy and moved on to the
 	// next one (method bind only).
 	BusySkipped uint64 `json:"busy_skipped,omitempty"`
+}
+
+// Prediction is where a scenario is expected to fail first on a host, and
+// after how many successful operations.
+type Prediction struct {
+	// Resource is what runs out first: "ports", "fds", "backlog",
+	// "memory", or "none" when no limit is reached within the run's
+	// bounds (stop.max_ops, stop.duration at the load's rate).
+	Resource string `json:"resource"`
+	// Class is the error class expected then (eaddrnotavail, emfile…).
+	Class string `json:"class,omitempty"`
+	// AfterOps is the expected number of successful operations before the
+	// failure: the prediction of time_to_failure.ok_before.
+	AfterOps uint64 `json:"after_ops,omitempty"`
+	// Detail says how the number was reached.
+	Detail string `json:"detail"`
+	// Limits lists every resource considered, the first one included.
+	Limits []PredictedLimit `json:"limits"`
+}
+
+// PredictedLimit is one resource a scenario may exhaust.
+type PredictedLimit struct {
+	Resource string `json:"resource"`
+	Class    string `json:"class,omitempty"`
+	// AfterOps is nil when the resource is not expected to run out
+	// within the run's bounds.
+	AfterOps *uint64 `json:"after_ops"`
+	Detail   string  `json:"detail"`
 }
 
 // errorCounts turns an error table into sorted ErrorCounts and ClassFirsts.

@@ -38,6 +38,7 @@ timeline.ndjson (one line a second) and summary.json.`,
 		newRunCmd(st, nil),
 		newValidateCmd(st),
 		newTargetCmd(st),
+		newDoctorCmd(st),
 		newVersionCmd(st),
 		newReportCmd(st),
 	)

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nobufs/nobufs/doctor"
+	"github.com/nobufs/nobufs/hoststate"
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/scenarios"
@@ -17,13 +20,14 @@ import (
 )
 
 type runOptions struct {
-	st       *state
-	files    []string
-	out      string
-	quiet    bool
-	allow    []string
-	sample   time.Duration
-	stopFile string
+	st        *state
+	files     []string
+	out       string
+	quiet     bool
+	allow     []string
+	sample    time.Duration
+	stopFile  string
+	hostState bool
 }
 
 func newRunCmd(st *state, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -57,6 +61,7 @@ scenario's expect section), 2 bad input, 3 internal or environment error,
 	cmd.Flags().StringVar(&opts.stopFile, "stop-file", "", "stop the run (as if interrupted) once this file exists: a kill switch for supervisors")
 	cmd.Flags().DurationVar(&opts.sample, "sample-every", time.Second, "timeline sampling interval")
 	_ = cmd.Flags().MarkHidden("sample-every")
+	cmd.Flags().BoolVar(&opts.hostState, "host-state", runtime.GOOS == "linux", "record the kernel's socket state (TCP states, socket memory, counters, qdisc drops, fds) in every timeline sample (Linux)")
 	return cmd
 }
 
@@ -101,6 +106,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 	allow, err := parseAllow(o.allow)
 	if err != nil {
 		return err
+	}
+	if o.hostState && !hoststate.Supported() {
+		return usageError("--host-state: %v", hoststate.ErrUnsupported)
 	}
 	scs, err := loadAll(o.files)
 	if err != nil {
@@ -150,23 +158,37 @@ func runRun(ctx context.Context, o *runOptions) error {
 }
 
 func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []netip.Prefix) (*workers.Summary, string, error) {
+	// The prediction is made before the run opens anything, as doctor would.
+	src := doctor.Default()
+	src.Kmsg = nil
+	pred := doctor.Predict(sc, doctor.ReadHost(src))
 	run, err := record.Create(o.out, sc.Name, sc, time.Now())
 	if err != nil {
 		return nil, "", &exitError{code: exitInternal, err: err}
 	}
 	defer run.Close()
-	pl := newProgressLine(o.st, o.quiet, sc.Name)
-	sum, err := workers.Run(ctx, sc, workers.Options{
+	wopts := workers.Options{
 		Timeline:     run.Timeline,
-		Progress:     pl.update,
 		AllowTargets: allow,
 		ToolVersion:  version,
 		SampleEvery:  o.sample,
-	})
+	}
+	if o.hostState {
+		hs, err := hoststate.New(hoststate.Options{})
+		if err != nil {
+			return nil, run.Dir, &exitError{code: exitInternal, err: fmt.Errorf("host state: %w", err)}
+		}
+		defer hs.Close()
+		wopts.HostState = func() any { return hs.Sample() }
+	}
+	pl := newProgressLine(o.st, o.quiet, sc.Name)
+	wopts.Progress = pl.update
+	sum, err := workers.Run(ctx, sc, wopts)
 	pl.clear()
 	if err != nil {
 		return nil, run.Dir, err
 	}
+	sum.Prediction = &pred
 	if err := run.WriteSummary(sum); err != nil {
 		return nil, run.Dir, &exitError{code: exitInternal, err: err}
 	}

@@ -1,0 +1,102 @@
+package doctor
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/workers"
+)
+
+func portScenario(edit func(*scenarios.Scenario)) *scenarios.Scenario {
+	sc := scenarios.Default(scenarios.KindPortExhaustion)
+	sc.Name = "p"
+	sc.Load.Workers = 1
+	sc.PortExhaustion.SourcePorts = "44000-44049"
+	sc.Stop.Duration = scenarios.Duration(10 * time.Second)
+	if edit != nil {
+		edit(&sc)
+	}
+	scenarios.Resolve(&sc)
+	return &sc
+}
+
+func TestPredict(t *testing.T) {
+	// The fake tree has one socket on local port 40000 (0x9C40) and one
+	// descriptor in proc/self/fd.
+	big := &workers.Rlimit{Soft: 20000, Hard: 20000}
+	tests := []struct {
+		name      string
+		sc        *scenarios.Scenario
+		edits     map[string]string
+		option    bool // IP_LOCAL_PORT_RANGE works
+		resource  string
+		class     string
+		after     uint64
+		detailHas string
+	}{
+		{"ports, option, tw_reuse on loopback", portScenario(nil), nil, true,
+			ResPorts, "eaddrnotavail", 50, "source_ports 44000-44049, 50 ports, TIME_WAIT reusable after 1 s"},
+		{"ports, no option: bind, TIME_WAIT 60 s", portScenario(nil), nil, false,
+			ResPorts, "eaddrinuse", 50, "TIME_WAIT 60 s, bind cannot reuse it"},
+		{"ports, bind outside the system range (MaxUserPort 5000)", portScenario(func(s *scenarios.Scenario) { s.PortExhaustion.SourcePorts = "1025-5000" }), nil, true,
+			ResPorts, "eaddrinuse", 3976, "3976 ports"},
+		{"ports held now are subtracted for bind", portScenario(func(s *scenarios.Scenario) { s.PortExhaustion.SourcePorts = "39990-40009" }), nil, false,
+			ResPorts, "eaddrinuse", 19, "20 ports of which 1 are held now"},
+		{"system range when none given", portScenario(func(s *scenarios.Scenario) { s.PortExhaustion.SourcePorts = "" }), nil, true,
+			ResPorts, "eaddrnotavail", 28232, "ip_local_port_range 32768-60999"},
+		{"server closes first: ports not reached", portScenario(func(s *scenarios.Scenario) {
+			s.PortExhaustion.CloseFirst = scenarios.CloseServer
+			s.Target.Builtin = scenarios.TargetAcceptClose
+		}), nil, true, ResNone, "", 0, "no limit is reached"},
+		{"open model slower than ports come back", portScenario(func(s *scenarios.Scenario) {
+			s.Load.Model, s.Load.Rate = scenarios.ModelOpen, 20
+		}), nil, true, ResNone, "", 0, "20/s for 10s"},
+		{"open model, tw_reuse 0: ports held 60 s", portScenario(func(s *scenarios.Scenario) {
+			s.Load.Model, s.Load.Rate = scenarios.ModelOpen, 20
+		}), map[string]string{"proc/sys/net/ipv4/tcp_tw_reuse": "0\n"}, true, ResPorts, "eaddrnotavail", 50, "TIME_WAIT 60 s"},
+		{"run bound ends first", portScenario(func(s *scenarios.Scenario) {
+			s.Load.Model, s.Load.Rate = scenarios.ModelOpen, 20
+			s.Stop.Duration = scenarios.Duration(2 * time.Second)
+		}), map[string]string{"proc/sys/net/ipv4/tcp_tw_reuse": "0\n"}, true, ResNone, "", 0, "about 40 operations"},
+		{"max_ops ends first", portScenario(func(s *scenarios.Scenario) { s.Stop.MaxOps = 30 }), nil, true,
+			ResNone, "", 0, "stop.max_ops 30"},
+		{"limits.nofile below what the workers hold: fds", portScenario(func(s *scenarios.Scenario) {
+			s.Limits.NoFile = 16
+			s.Load.Workers = 8
+		}), nil, true, ResFDs, "emfile", 4, "limits.nofile 16"}, // (16 - (1 + runFDs)) / 2
+		{"limits.nofile enough for the workers", portScenario(func(s *scenarios.Scenario) {
+			s.Limits.NoFile = 64
+			s.Load.Workers = 8
+		}), nil, true, ResPorts, "eaddrnotavail", 50, ""},
+		{"more workers than somaxconn: backlog", portScenario(func(s *scenarios.Scenario) {
+			s.Load.Workers = 8
+			s.PortExhaustion.SourcePorts = "44000-44999"
+		}), map[string]string{"proc/sys/net/core/somaxconn": "4\n"}, true, ResBacklog, "etimedout", 4, "somaxconn"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := fakeHost(t, tt.edits, big, nil)
+			h.PortRangeOption = tt.option
+			p := Predict(tt.sc, h)
+			if p.Resource != tt.resource || p.Class != tt.class || p.AfterOps != tt.after {
+				t.Errorf("got %s/%s after %d (%s), want %s/%s after %d", p.Resource, p.Class, p.AfterOps, p.Detail, tt.resource, tt.class, tt.after)
+			}
+			if !strings.Contains(p.Detail, tt.detailHas) {
+				t.Errorf("detail %q, want it to contain %q", p.Detail, tt.detailHas)
+			}
+			if got, want := len(p.Limits), 4; got != want {
+				t.Errorf("%d limits, want %d: %+v", got, want, p.Limits)
+			}
+		})
+	}
+}
+
+func TestPredictUnknownKind(t *testing.T) {
+	sc := &scenarios.Scenario{Kind: "udp-push"}
+	p := Predict(sc, &Host{})
+	if p.Resource != ResUnknown || p.Limits == nil {
+		t.Errorf("got %+v, want resource unknown and an empty limit list", p)
+	}
+}

@@ -121,6 +121,8 @@ type runState struct {
 	dropped atomic.Uint64
 	failSet map[Class]bool
 	workers []*Worker
+	// target is the built-in target of the run; nil for an external one.
+	target *Target
 
 	mu        sync.Mutex
 	ttf       *Failure
@@ -191,7 +193,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	var tgt *Target
 	addr := sc.Target.Address
 	if sc.Target.Builtin != "" {
-		tgt, err = StartTarget(sc.Target.Builtin, sc.Target.Listen)
+		tgt, err = StartTargetWith(sc.Target.Builtin, sc.Target.Listen, TargetOptionsFor(sc))
 		if err != nil {
 			return nil, fmt.Errorf("start built-in target %s: %w", sc.Target.Builtin, err)
 		}
@@ -205,7 +207,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		sum.Target = TargetInfo{Mode: "external", Address: addr}
 	}
 
-	rs := &runState{sc: sc, failSet: map[Class]bool{}}
+	rs := &runState{sc: sc, failSet: map[Class]bool{}, target: tgt}
 	for _, c := range sc.Failure.Classes {
 		rs.failSet[Class(c)] = true
 	}

@@ -257,7 +257,7 @@ func (k *halfOpenKind) report(s *Summary) {
 	})
 	if k.target != nil && k.target.Mode() == scenarios.TargetNeverAccept {
 		if q, l, ok := k.target.AcceptQueue(); ok {
-			r.AcceptQueue, r.AcceptQueueLimit = &q, &l
+			r.AcceptQueue, r.AcceptBacklog = &q, &l
 		}
 	}
 	s.HalfOpen = r

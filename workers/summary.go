@@ -253,9 +253,9 @@ type HalfOpenReport struct {
 	// an error class), most frequent first.
 	Outcomes []ClassTiming `json:"outcomes"`
 	// AcceptQueue is the never-accept target's accept queue at the end of
-	// the run (Linux), with its limit.
-	AcceptQueue      *int `json:"accept_queue,omitempty"`
-	AcceptQueueLimit *int `json:"accept_queue_limit,omitempty"`
+	// the run (Linux), and the backlog it was listening with.
+	AcceptQueue   *int `json:"accept_queue,omitempty"`
+	AcceptBacklog *int `json:"accept_backlog,omitempty"`
 }
 
 // errorCounts turns an error table into sorted ErrorCounts and ClassFirsts.

@@ -2,12 +2,12 @@ package workers
 
 import (
 	"context"
-	"net/netip"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"syscall"
 
 	"github.com/nobufs/nobufs/scenarios"

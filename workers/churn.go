@@ -29,6 +29,9 @@ type churnKind struct {
 	payload                    []byte // zeros, the source of every burst
 
 	per []churnCounters // by worker ID
+	// stopped is set by the first operation that sees the run stopping,
+	// before it lowers a gauge: samples taken after are not steady state.
+	stopped atomic.Bool
 
 	// Sampler-owned (extendSample); report reads them after the sampler ended.
 	prev    churnTotals
@@ -49,6 +52,8 @@ type churnTotals struct{ connects, fin, rst, bursts, lifetimeNs uint64 }
 type openSample struct {
 	at   time.Duration
 	open int64
+	// stopped: taken after the run began to stop.
+	stopped bool
 }
 
 func newChurnKind(sc *scenarios.Scenario, addr string, rs *runState) (*churnKind, error) {
@@ -88,6 +93,9 @@ func (k *churnKind) op(ctx context.Context, w *Worker, op uint64) {
 	cnt.lifetimeNs.Add(uint64(life))
 	end := time.Now().Add(life)
 	ok := k.live(ctx, w, op, c, r, end)
+	if ctx.Err() != nil {
+		k.stopped.Store(true)
+	}
 	if rst {
 		if tc, isTCP := c.(*net.TCPConn); isTCP {
 			_ = tc.SetLinger(0) // close sends RST, no TIME_WAIT
@@ -200,7 +208,8 @@ func (k *churnKind) totals() churnTotals {
 func (k *churnKind) extendSample(elapsed time.Duration) map[string]any {
 	t := k.totals()
 	open := int64(t.connects) - int64(t.fin+t.rst)
-	k.samples = append(k.samples, openSample{at: elapsed, open: open})
+	// Read after the gauges: an operation sets stopped before lowering them.
+	k.samples = append(k.samples, openSample{at: elapsed, open: open, stopped: k.stopped.Load()})
 	d := t.connects - k.prev.connects
 	rate := 0.0
 	if dt := (elapsed - k.prevAt).Seconds(); dt > 0 {
@@ -242,9 +251,9 @@ func (k *churnKind) report(s *Summary) {
 func (k *churnKind) close() {}
 
 // steadyStats summarises a gauge's samples of the second half of a run
-// (the first half is the ramp up to the steady state), leaving out the last
-// sample, which the engine takes after the workers stopped; nil when no
-// sample falls there.
+// (the first half is the ramp up to the steady state), leaving out samples
+// taken while the run was stopping and the last one, which the engine takes
+// after the workers stopped; nil when no sample falls there.
 func steadyStats(samples []openSample, elapsedSec float64) *GaugeStats {
 	if len(samples) < 2 {
 		return nil
@@ -253,7 +262,7 @@ func steadyStats(samples []openSample, elapsedSec float64) *GaugeStats {
 	var g *GaugeStats
 	var sum int64
 	for _, smp := range samples[:len(samples)-1] {
-		if smp.at < half {
+		if smp.at < half || smp.stopped {
 			continue
 		}
 		if g == nil {

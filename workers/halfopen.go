@@ -28,6 +28,9 @@ type halfOpenKind struct {
 	pace  *startPacer   // max_new_per_sec; nil: no cap
 
 	per []halfOpenCounters // by worker ID
+	// stopped is set by the first operation that sees the run stopping,
+	// before it lowers a gauge: samples taken after are not a plateau.
+	stopped atomic.Bool
 
 	// Sampler-owned; report reads them after the sampler ended.
 	prev        halfOpenTotals
@@ -113,6 +116,9 @@ func (k *halfOpenKind) op(ctx context.Context, w *Worker, op uint64) {
 	t0 := time.Now()
 	c, err := k.dialer.DialContext(ctx, "tcp", k.addr)
 	d := time.Since(t0)
+	if ctx.Err() != nil {
+		k.stopped.Store(true)
+	}
 	cnt.pending.Add(-1)
 	if k.slots != nil {
 		<-k.slots
@@ -134,6 +140,9 @@ func (k *halfOpenKind) op(ctx context.Context, w *Worker, op uint64) {
 		case <-t.C:
 		}
 		t.Stop()
+	}
+	if ctx.Err() != nil {
+		k.stopped.Store(true)
 	}
 	cnt.held.Add(-1)
 	err = c.Close()
@@ -204,7 +213,8 @@ func (k *halfOpenKind) totals() halfOpenTotals {
 // target on Linux also its accept queue.
 func (k *halfOpenKind) extendSample(elapsed time.Duration) map[string]any {
 	t := k.totals()
-	k.samples = append(k.samples, openSample{at: elapsed, open: t.pending})
+	// Read after the gauges: an operation sets stopped before lowering them.
+	k.samples = append(k.samples, openSample{at: elapsed, open: t.pending, stopped: k.stopped.Load()})
 	k.pendingPeak = max(k.pendingPeak, t.pending)
 	k.heldPeak = max(k.heldPeak, t.held)
 	m := map[string]any{

@@ -137,7 +137,11 @@ func TestHalfOpenVariants(t *testing.T) {
 		{
 			// Nobody listening: refused at once, class econnrefused.
 			name: "closed port refuses",
-			edit: func(sc *scenarios.Scenario) { sc.Target.Builtin = ""; sc.Target.Address = closedAddr; sc.Stop.MaxOps = 50 },
+			edit: func(sc *scenarios.Scenario) {
+				sc.Target.Builtin = ""
+				sc.Target.Address = closedAddr
+				sc.Stop.MaxOps = 50
+			},
 			check: func(t *testing.T, sum *Summary) {
 				f := sum.TimeToFailure
 				if f == nil || f.Class != ClassECONNREFUSED || f.Phase != PhaseConnect {

@@ -78,6 +78,7 @@ func TestDraw(t *testing.T) {
 // loopback addresses, each answering a burst with the reply length asked,
 // and refusing an oversized header.
 func TestChurnPeer(t *testing.T) {
+	needLoopback8(t)
 	tgt, err := StartTargetWith(scenarios.TargetChurnPeer, "127.42.9.1:0", TargetOptions{Peers: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +144,15 @@ func TestChurnPeer(t *testing.T) {
 	}
 }
 
+// needLoopback8 skips tests that use loopback addresses besides 127.0.0.1:
+// Linux routes all of 127.0.0.0/8 to lo, other systems configure one.
+func needLoopback8(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("uses addresses of 127.0.0.0/8 besides 127.0.0.1, all loopback on Linux only")
+	}
+}
+
 // waitFor polls cond until it holds, failing the test after 10 s.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
@@ -197,6 +207,7 @@ func runScenario(t *testing.T, sc *scenarios.Scenario) (*Summary, []Sample) {
 // rate the open-connection count settles where Little's law puts it
 // (arrival rate × mean lifetime), nothing is dropped and nothing fails.
 func TestP2PChurnSteady(t *testing.T) {
+	needLoopback8(t)
 	if testing.Short() {
 		t.Skip("runs a 6 s scenario")
 	}
@@ -251,9 +262,7 @@ func TestP2PChurnSteady(t *testing.T) {
 // TestP2PChurnFDLimit runs scenarios.d/p2p-churn-fd-limit.yaml: the same
 // load under a 64-descriptor limit fails with EMFILE when a socket is made.
 func TestP2PChurnFDLimit(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("RLIMIT_NOFILE is a Unix limit")
-	}
+	needLoopback8(t)
 	sum, _ := runShipped(t, "p2p-churn-fd-limit.yaml", nil)
 	f := sum.TimeToFailure
 	if f == nil {

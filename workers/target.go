@@ -20,8 +20,6 @@ type Target struct {
 	mode string
 	// lns are the listeners: one, or one per address for churn-peer.
 	lns []net.Listener
-	// backlog is the listen backlog never-accept asked for.
-	backlog int
 
 	accepted atomic.Uint64
 	active   atomic.Int64
@@ -95,13 +93,13 @@ func ListenTargetWith(mode, listen string, o TargetOptions) (*Target, error) {
 	case scenarios.TargetChurnPeer:
 		t.lns, err = listenPeers(listen, o.Peers)
 	case scenarios.TargetNeverAccept:
-		t.backlog = o.Backlog
-		var ln net.Listener
-		if ln, err = listenBacklog(listen, o.Backlog); err == nil {
-			t.lns = []net.Listener{ln}
+		ln, err := listenBacklog(listen, o.Backlog)
+		if err != nil {
+			return nil, err
 		}
 		// Never accepts: no accept loop; connections wait in the queue.
-		return t, err
+		t.lns = []net.Listener{ln}
+		return t, nil
 	default:
 		return nil, fmt.Errorf("unknown target mode %q", mode)
 	}

@@ -51,6 +51,9 @@ prints how many connections wait in its accept queue.`,
 			if opts.Peers > 1 && mode != scenarios.TargetChurnPeer {
 				return usageError("--peers applies to --mode %s only", scenarios.TargetChurnPeer)
 			}
+			if _, err := scenarios.PeerAddrs(listen, opts.Peers); err != nil {
+				return usageError("--listen %s --peers %d: %v", listen, opts.Peers, err)
+			}
 			if every <= 0 {
 				return usageError("--every %s: want a positive duration", every)
 			}

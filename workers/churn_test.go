@@ -216,8 +216,8 @@ func TestP2PChurnSteady(t *testing.T) {
 		t.Fatalf("status %s, time to failure %+v, errors %+v; want passed with none", sum.Status, sum.TimeToFailure, sum.Errors)
 	}
 	// 1000 workers for ~100 open connections: an arrival is dropped only
-	// when no idle worker is parked on the dispatch channel at that instant
-	// (seen once, under -race on a loaded machine, at start-up).
+	// when no idle worker is parked on the dispatch channel at that instant,
+	// which a loaded machine (2 shared cores, -race) may rarely produce.
 	if sum.Ops.Failed != 0 || sum.Ops.Dropped > sum.Ops.Issued/100 {
 		t.Errorf("dropped %d of %d, failed %d; want none failed and under 1%% dropped at a sustainable rate", sum.Ops.Dropped, sum.Ops.Issued, sum.Ops.Failed)
 	}

@@ -275,13 +275,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	}
 	if sc.Load.Model == scenarios.ModelOpen {
 		work := make(chan struct{})
-		g.Go(func() error {
-			defer close(work)
-			dispatch(runCtx, sc.Load, rs, work, stop)
-			return nil
-		})
+		// The dispatcher starts once every worker goroutine runs: an early
+		// arrival must not be dropped because the workers were not started
+		// yet (arrivals due meanwhile are issued at once, not lost).
+		var ready sync.WaitGroup
+		ready.Add(len(rs.workers))
 		for _, w := range rs.workers {
 			g.Go(func() error {
+				ready.Done()
 				for range work {
 					idx, ok := claim()
 					if !ok {
@@ -292,6 +293,12 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 				return nil
 			})
 		}
+		g.Go(func() error {
+			defer close(work)
+			ready.Wait()
+			dispatch(runCtx, sc.Load, rs, work, stop)
+			return nil
+		})
 	} else {
 		for _, w := range rs.workers {
 			g.Go(func() error {

@@ -219,6 +219,7 @@ func TestParseDist(t *testing.T) {
 		{"uniform(1s)", true, Dist{}, `"uniform(1s)": uniform takes 2 argument(s), got 1`},
 		{"pareto(0, 2)", false, Dist{}, `"pareto(0, 2)": pareto(MIN, ALPHA) needs MIN > 0`},
 		{"lognormal(1s, -1)", true, Dist{}, `"lognormal(1s, -1)": the lognormal shape "-1" must be a number above 0 and at most 10`},
+		{"pareto(1s, NaN)", true, Dist{}, `"pareto(1s, NaN)": the pareto shape "NaN" must be a number above 0 and at most 10`},
 		{"fixed(-5)", false, Dist{}, `"fixed(-5)": -5 is out of range (allowed: 0–16777216)`},
 	}
 	for _, tt := range tests {

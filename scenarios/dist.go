@@ -91,7 +91,7 @@ func ParseDist(s string, duration bool, b Bound) (Dist, error) {
 	}
 	shape := func(a string) (float64, error) {
 		x, err := strconv.ParseFloat(a, 64)
-		if err != nil || x <= 0 || x > shapeMax {
+		if err != nil || !(x > 0 && x <= shapeMax) { // NaN fails too
 			return 0, fmt.Errorf("%q: the %s shape %q must be a number above 0 and at most %d", s, name, a, shapeMax)
 		}
 		return x, nil

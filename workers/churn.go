@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,9 @@ type churnKind struct {
 	payload                    []byte // zeros, the source of every burst
 
 	per []churnCounters // by worker ID
+
+	bufOnce        sync.Once
+	effSnd, effRcv int // SO_SNDBUF/SO_RCVBUF of the first connection
 	// stopped is set by the first operation that sees the run stopping,
 	// before it lowers a gauge: samples taken after are not steady state.
 	stopped atomic.Bool
@@ -89,6 +93,7 @@ func (k *churnKind) op(ctx context.Context, w *Worker, op uint64) {
 		return
 	}
 	w.Connected(time.Since(t0))
+	k.bufOnce.Do(func() { k.effSnd, k.effRcv = bufferSizes(c) })
 	cnt.connects.Add(1)
 	cnt.lifetimeNs.Add(uint64(life))
 	end := time.Now().Add(life)
@@ -246,6 +251,7 @@ func (k *churnKind) report(s *Summary) {
 	}
 	r.SteadyOpen = steadyStats(k.samples, s.ElapsedSec)
 	s.Churn = r
+	s.Socket.EffectiveSndBuf, s.Socket.EffectiveRcvBuf = k.effSnd, k.effRcv
 }
 
 func (k *churnKind) close() {}

@@ -246,6 +246,9 @@ func TestP2PChurnSteady(t *testing.T) {
 	if sum.BytesOut == 0 || sum.BytesIn <= sum.BytesOut || c.Bursts < c.Connects {
 		t.Errorf("bytes out %d, in %d, bursts %d for %d connects; want replies (mean 8192) larger than sends (2048) and a burst per connection", sum.BytesOut, sum.BytesIn, c.Bursts, c.Connects)
 	}
+	if sum.Socket.EffectiveSndBuf == 0 || sum.Socket.EffectiveRcvBuf == 0 {
+		t.Errorf("effective buffers %d/%d, want read back from a connection", sum.Socket.EffectiveSndBuf, sum.Socket.EffectiveRcvBuf)
+	}
 	var connects float64
 	for _, s := range samples {
 		n, ok := s.Extra["connects"].(float64)

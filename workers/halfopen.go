@@ -28,6 +28,9 @@ type halfOpenKind struct {
 	pace  *startPacer   // max_new_per_sec; nil: no cap
 
 	per []halfOpenCounters // by worker ID
+
+	bufOnce        sync.Once
+	effSnd, effRcv int // SO_SNDBUF/SO_RCVBUF of the first completed connection
 	// stopped is set by the first operation that sees the run stopping,
 	// before it lowers a gauge: samples taken after are not a plateau.
 	stopped atomic.Bool
@@ -130,6 +133,7 @@ func (k *halfOpenKind) op(ctx context.Context, w *Worker, op uint64) {
 		return
 	}
 	w.Connected(d)
+	k.bufOnce.Do(func() { k.effSnd, k.effRcv = bufferSizes(c) })
 	cnt.completed.Add(1)
 	k.outcome(cnt, classCompleted, d)
 	cnt.held.Add(1)
@@ -271,6 +275,7 @@ func (k *halfOpenKind) report(s *Summary) {
 		}
 	}
 	s.HalfOpen = r
+	s.Socket.EffectiveSndBuf, s.Socket.EffectiveRcvBuf = k.effSnd, k.effRcv
 }
 
 func (k *halfOpenKind) close() {}

@@ -61,6 +61,31 @@ func Text(w io.Writer, s *workers.Summary) error {
 			fmt.Fprintf(tw, "predicted\t%s (%s) %s\n", p.Resource, p.Class, p.Detail)
 		}
 	}
+	if c := s.Churn; c != nil {
+		fmt.Fprintf(tw, "churn\t%d connects (%.1f/s) to %d peers %s-%s; closed %d by FIN, %d by RST; %d bursts; mean lifetime %s\n",
+			c.Connects, c.ConnectsPerSec, c.Peers, c.FirstPeer, c.LastPeer, c.ClosedFIN, c.ClosedRST, c.Bursts, secs(c.MeanLifetimeSec))
+		if g := c.SteadyOpen; g != nil {
+			fmt.Fprintf(tw, "steady open\tmean %.1f, min %d, max %d (%d samples, second half of the run)\n", g.Mean, g.Min, g.Max, g.Samples)
+		}
+		fmt.Fprintf(tw, "bytes\tout %d, in %d\n", s.BytesOut, s.BytesIn)
+	}
+	if h := s.HalfOpen; h != nil {
+		fmt.Fprintf(tw, "half-open\t%d connects started (%.1f/s), %d completed; pending peak %d, held peak %d", h.Started, h.StartsPerSec, h.Completed, h.PendingPeak, h.HeldPeak)
+		if h.AcceptQueue != nil {
+			fmt.Fprintf(tw, "; target accept queue %d (backlog %d)", *h.AcceptQueue, *h.AcceptBacklog)
+		}
+		fmt.Fprintln(tw)
+		if g := h.PendingPlateau; g != nil {
+			fmt.Fprintf(tw, "pending plateau\tmean %.1f, min %d, max %d (%d samples, second half of the run)\n", g.Mean, g.Min, g.Max, g.Samples)
+		}
+		for i, o := range h.Outcomes {
+			label := ""
+			if i == 0 {
+				label = "connect outcomes"
+			}
+			fmt.Fprintf(tw, "%s\t%s: %d, after %s (min %s, max %s)\n", label, o.Class, o.Count, secs(o.MeanSec), secs(o.MinSec), secs(o.MaxSec))
+		}
+	}
 	for _, u := range s.Unmet {
 		fmt.Fprintf(tw, "unmet\t%s\n", u)
 	}

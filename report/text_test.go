@@ -8,14 +8,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/nobufs/nobufs/workers"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestText renders each summary in testdata/*.json and compares it with
 // its golden .txt (refresh with go test ./report -update).

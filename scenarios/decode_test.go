@@ -30,7 +30,7 @@ func TestInvalidFiles(t *testing.T) {
 		// The document must be a mapping.
 		{"list-root.yaml", []string{`1:1: a scenario is a mapping of keys (name, kind, target, load, …), got a list`}},
 		// kind must name a known kind; name is required.
-		{"bad-kind.yaml", []string{`2:7: kind: "flood" is not allowed (allowed: port-exhaustion)`}},
+		{"bad-kind.yaml", []string{`2:7: kind: "flood" is not allowed (allowed: port-exhaustion, churn, half-open)`}},
 		{"no-name.yaml", []string{`1:1: name is required (lowercase letters, digits, '.', '_' or '-', at most 64)`}},
 		// Wrong types: each at its value.
 		{"types.yaml", []string{
@@ -45,6 +45,25 @@ func TestInvalidFiles(t *testing.T) {
 		{"exchange-server.yaml", []string{`5:13: port_exhaustion.exchange needs close_first: client (an accept-close target closes before it reads)`}},
 		{"both-targets.yaml", []string{`4:12: give target.address or target.builtin, not both`}},
 		{"reversed-range.yaml", []string{`4:17: port_exhaustion.source_ports "5000-1025": want LOW-HIGH with 1–65535 and LOW <= HIGH`}},
+		// Churn distributions: unknown name, reversed range, wrong unit, shape out of range.
+		{"churn-dist.yaml", []string{
+			`4:13: churn.lifetime: "weibull(2s)": unknown distribution "weibull" (allowed: fixed, uniform, exponential, lognormal, pareto)`,
+			`5:8: churn.gap: "uniform(2s, 1s)": uniform(LO, HI) needs LO <= HI`,
+			`6:9: churn.send: "exponential(2s)": "2s" is not a byte count such as 4096`,
+			`7:10: churn.reply: "pareto(100, 20)": the pareto shape "20" must be a number above 0 and at most 10`}},
+		// Peer addresses must stay inside 127.0.0.0/8; rst is a fraction.
+		{"churn-peers.yaml", []string{
+			`6:10: churn.peers: 10 peers from 127.255.255.250 run past 127.255.255.255 (target.listen is 127.255.255.250:0)`,
+			`7:8: churn.rst: 1.5 is out of range (allowed: 0–1)`}},
+		// Churn needs the target that answers its bursts.
+		{"churn-target.yaml", []string{`4:12: kind churn needs target.builtin: churn-peer (it answers each burst), got sink`}},
+		// Half-open ranges.
+		{"half-open-range.yaml", []string{
+			`4:16: half_open.max_pending: -1 is out of range (allowed: 0 or 1–100000)`,
+			`5:20: half_open.max_new_per_sec: 0.001 is out of range (allowed: 0 or 0.01–1000000)`,
+			`6:9: half_open.hold: 25h is out of range (allowed: 0s–24h)`}},
+		// A kind's section in a scenario of another kind.
+		{"section-kind.yaml", []string{`4:3: half_open applies to kind half-open only, this scenario is kind port-exhaustion`}},
 		// Built-in targets listen on loopback only.
 		{"listen-public.yaml", []string{`4:11: target.listen "0.0.0.0:9000": built-in targets listen on loopback only (127.0.0.0/8 or ::1)`}},
 		// A misspelt class and a repeated one.
@@ -56,7 +75,7 @@ func TestInvalidFiles(t *testing.T) {
 		// Keys given twice; aliases.
 		{"duplicate.yaml", []string{`2:1: key "name" is given twice`}},
 		{"alias.yaml", []string{
-			`1:1: unknown key "base" in the scenario (allowed: name, description, kind, target, load, socket, limits, stop, failure, expect, port_exhaustion)`,
+			`1:1: unknown key "base" in the scenario (allowed: name, description, kind, target, load, socket, limits, stop, failure, expect, port_exhaustion, churn, half_open)`,
 			`5:7: aliases (*name) are not allowed in scenario files; write the value out`}},
 	}
 	for _, tt := range tests {
@@ -174,6 +193,76 @@ func TestPortRange(t *testing.T) {
 		lo, hi, ok := p.PortRange()
 		if lo != tt.lo || hi != tt.hi || ok != tt.ok {
 			t.Errorf("PortRange(%q) = %d, %d, %v; want %d, %d, %v", tt.in, lo, hi, ok, tt.lo, tt.hi, tt.ok)
+		}
+	}
+}
+
+func TestParseDist(t *testing.T) {
+	dur := Bounds["churn.lifetime"]
+	size := Bounds["churn.send"]
+	tests := []struct {
+		in       string
+		duration bool
+		want     Dist
+		err      string // "" when valid
+	}{
+		{"fixed(2s)", true, Dist{Name: DistFixed, A: 2e9}, ""},
+		{" uniform( 1s ,3s ) ", true, Dist{Name: DistUniform, A: 1e9, B: 3e9}, ""},
+		{"exponential(0)", true, Dist{Name: DistExponential}, ""},
+		{"lognormal(4096, 0.5)", false, Dist{Name: DistLognormal, A: 4096, B: 0.5}, ""},
+		{"pareto(500ms, 1.5)", true, Dist{Name: DistPareto, A: 5e8, B: 1.5}, ""},
+		// Scale outside the field's range.
+		{"fixed(2h)", true, Dist{}, `"fixed(2h)": 2h is out of range (allowed: 0s–1h)`},
+		{"fixed(16777217)", false, Dist{}, `"fixed(16777217)": 16777217 is out of range (allowed: 0–16777216)`},
+		// Syntax and arity.
+		{"exponential 2s", true, Dist{}, `"exponential 2s": want NAME(ARGS) with NAME one of fixed, uniform, exponential, lognormal, pareto, e.g. exponential(2s)`},
+		{"uniform(1s)", true, Dist{}, `"uniform(1s)": uniform takes 2 argument(s), got 1`},
+		{"pareto(0, 2)", false, Dist{}, `"pareto(0, 2)": pareto(MIN, ALPHA) needs MIN > 0`},
+		{"lognormal(1s, -1)", true, Dist{}, `"lognormal(1s, -1)": the lognormal shape "-1" must be a number above 0 and at most 10`},
+		{"pareto(1s, NaN)", true, Dist{}, `"pareto(1s, NaN)": the pareto shape "NaN" must be a number above 0 and at most 10`},
+		{"fixed(-5)", false, Dist{}, `"fixed(-5)": -5 is out of range (allowed: 0–16777216)`},
+	}
+	for _, tt := range tests {
+		b := size
+		if tt.duration {
+			b = dur
+		}
+		got, err := ParseDist(tt.in, tt.duration, b)
+		gotErr := ""
+		if err != nil {
+			gotErr = err.Error()
+		}
+		if gotErr != tt.err || got != tt.want {
+			t.Errorf("ParseDist(%q) = %+v, %q; want %+v, %q", tt.in, got, gotErr, tt.want, tt.err)
+		}
+	}
+}
+
+func TestPeerAddrs(t *testing.T) {
+	tests := []struct {
+		base        string
+		peers       int
+		first, last string
+		err         bool
+	}{
+		{"127.42.0.1:42000", 32, "127.42.0.1:42000", "127.42.0.32:42000", false},
+		{"127.0.0.250:0", 10, "127.0.0.250:0", "127.0.1.3:0", false}, // carries into the next octet
+		{"[::1]:9000", 1, "[::1]:9000", "[::1]:9000", false},         // one peer: any address
+		{"[::1]:9000", 2, "", "", true},                              // IPv6 has one loopback address
+		{"10.0.0.1:9000", 2, "", "", true},                           // not loopback
+		{"127.255.255.255:1", 2, "", "", true},                       // past 127/8
+	}
+	for _, tt := range tests {
+		got, err := PeerAddrs(tt.base, tt.peers)
+		if (err != nil) != tt.err {
+			t.Errorf("PeerAddrs(%s, %d) error %v, want error %v", tt.base, tt.peers, err, tt.err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if len(got) != tt.peers || got[0].String() != tt.first || got[len(got)-1].String() != tt.last {
+			t.Errorf("PeerAddrs(%s, %d) = %v, want %d from %s to %s", tt.base, tt.peers, got, tt.peers, tt.first, tt.last)
 		}
 	}
 }

@@ -31,6 +31,12 @@ func Default(kind string) Scenario {
 	switch kind {
 	case KindPortExhaustion:
 		s.PortExhaustion = &PortExhaustion{Method: PortMethodAuto, CloseFirst: CloseClient}
+	case KindChurn:
+		s.Churn = &Churn{Peers: 16, Lifetime: "exponential(2s)", Gap: "exponential(500ms)", Send: "exponential(2048)", Reply: "exponential(8192)"}
+	case KindHalfOpen:
+		s.HalfOpen = &HalfOpen{Backlog: 1, Hold: Duration(30 * time.Second)}
+		s.Failure.Classes = []string{"deadline", "etimedout", "econnrefused", "ehostunreach", "enetunreach"}
+		s.Stop.OnFailure = false
 	}
 	return s
 }
@@ -47,6 +53,10 @@ func DefaultTarget(s *Scenario) string {
 			return TargetEcho
 		}
 		return TargetSink
+	case KindChurn:
+		return TargetChurnPeer
+	case KindHalfOpen:
+		return TargetNeverAccept
 	}
 	return TargetSink
 }

@@ -19,10 +19,16 @@ const (
 	// KindPortExhaustion dials short connections as fast as the load allows
 	// from a bounded source-port range until the ports run out.
 	KindPortExhaustion = "port-exhaustion"
+	// KindChurn is P2P-like churn: connections to many addresses, each
+	// living a drawn lifetime, exchanging bursts, ending by FIN or RST.
+	KindChurn = "churn"
+	// KindHalfOpen keeps connects in flight against a target that never
+	// completes them.
+	KindHalfOpen = "half-open"
 )
 
 // Kinds lists every scenario kind, in documentation order.
-var Kinds = []string{KindPortExhaustion}
+var Kinds = []string{KindPortExhaustion, KindChurn, KindHalfOpen}
 
 // Built-in target modes.
 const (
@@ -34,10 +40,16 @@ const (
 	TargetSink = "sink"
 	// TargetEcho accepts and writes back what it reads until the client closes.
 	TargetEcho = "echo"
+	// TargetChurnPeer is the other end of the churn exchange: it listens on
+	// several loopback addresses, reads each framed burst and answers with
+	// the number of bytes the burst asked for.
+	TargetChurnPeer = "churn-peer"
+	// TargetNeverAccept listens with a tiny backlog and never accepts.
+	TargetNeverAccept = "never-accept"
 )
 
 // TargetModes lists every built-in target mode, in documentation order.
-var TargetModes = []string{TargetAcceptClose, TargetSink, TargetEcho}
+var TargetModes = []string{TargetAcceptClose, TargetSink, TargetEcho, TargetChurnPeer, TargetNeverAccept}
 
 // Load models.
 const (
@@ -98,6 +110,10 @@ type Scenario struct {
 
 	// PortExhaustion holds the settings of kind port-exhaustion.
 	PortExhaustion *PortExhaustion `yaml:"port_exhaustion,omitempty" json:"port_exhaustion,omitempty"`
+	// Churn holds the settings of kind churn.
+	Churn *Churn `yaml:"churn,omitempty" json:"churn,omitempty"`
+	// HalfOpen holds the settings of kind half-open.
+	HalfOpen *HalfOpen `yaml:"half_open,omitempty" json:"half_open,omitempty"`
 }
 
 // Target says what the load is sent to: a built-in target started for the

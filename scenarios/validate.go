@@ -84,6 +84,16 @@ var Bounds = map[string]Bound{
 	"expect.min_ttf":               {Min: 0, Max: 24 * 3600 * sec, Duration: true},
 	"port_exhaustion.exchange":     {Min: 0, Max: 65536},
 	"port_exhaustion.source_ports": {Min: 1, Max: 65535},
+	"churn.peers":                  {Min: 1, Max: 4096},
+	"churn.lifetime":               {Min: 0, Max: 3600 * sec, Duration: true},
+	"churn.gap":                    {Min: 0, Max: 3600 * sec, Duration: true},
+	"churn.send":                   {Min: 0, Max: 16 << 20},
+	"churn.reply":                  {Min: 0, Max: 16 << 20},
+	"churn.rst":                    {Min: 0, Max: 1},
+	"half_open.backlog":            {Min: 0, Max: 65535},
+	"half_open.max_pending":        {Min: 1, Max: 100000, ZeroOK: true},
+	"half_open.max_new_per_sec":    {Min: 0.01, Max: 1e6, ZeroOK: true},
+	"half_open.hold":               {Min: 0, Max: 24 * 3600 * sec, Duration: true},
 }
 
 // Enums holds the allowed values of every field that takes one of a set of
@@ -214,6 +224,18 @@ func validate(s *Scenario) []fieldError {
 	}
 	if s.Kind == KindPortExhaustion && s.PortExhaustion != nil {
 		validatePortExhaustion(&v, s)
+	}
+	if s.Churn != nil && s.Kind != KindChurn {
+		v.add("churn", fmt.Sprintf("churn applies to kind %s only, this scenario is kind %s", KindChurn, s.Kind))
+	}
+	if s.Kind == KindChurn && s.Churn != nil {
+		validateChurn(&v, s)
+	}
+	if s.HalfOpen != nil && s.Kind != KindHalfOpen {
+		v.add("half_open", fmt.Sprintf("half_open applies to kind %s only, this scenario is kind %s", KindHalfOpen, s.Kind))
+	}
+	if s.Kind == KindHalfOpen && s.HalfOpen != nil {
+		validateHalfOpen(&v, s)
 	}
 	return v.errs
 }

@@ -122,6 +122,8 @@ type runState struct {
 	dropped atomic.Uint64
 	failSet map[Class]bool
 	workers []*Worker
+	// target is the built-in target of the run; nil for an external one.
+	target *Target
 
 	mu        sync.Mutex
 	ttf       *Failure
@@ -195,7 +197,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	var tgt *Target
 	addr := sc.Target.Address
 	if sc.Target.Builtin != "" {
-		tgt, err = StartTarget(sc.Target.Builtin, sc.Target.Listen)
+		tgt, err = StartTargetWith(sc.Target.Builtin, sc.Target.Listen, TargetOptionsFor(sc))
 		if err != nil {
 			return nil, fmt.Errorf("start built-in target %s: %w", sc.Target.Builtin, err)
 		}
@@ -209,7 +211,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		sum.Target = TargetInfo{Mode: "external", Address: addr}
 	}
 
-	rs := &runState{sc: sc, failSet: map[Class]bool{}}
+	rs := &runState{sc: sc, failSet: map[Class]bool{}, target: tgt}
 	for _, c := range sc.Failure.Classes {
 		rs.failSet[Class(c)] = true
 	}
@@ -303,13 +305,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	}
 	if sc.Load.Model == scenarios.ModelOpen {
 		work := make(chan struct{})
-		g.Go(func() error {
-			defer close(work)
-			dispatch(runCtx, sc.Load, rs, work, drainCh, drain)
-			return nil
-		})
+		// The dispatcher starts once every worker goroutine runs: an early
+		// arrival must not be dropped because the workers were not started
+		// yet (arrivals due meanwhile are issued at once, not lost).
+		var ready sync.WaitGroup
+		ready.Add(len(rs.workers))
 		for _, w := range rs.workers {
 			g.Go(func() error {
+				ready.Done()
 				for range work {
 					idx, ok := claim()
 					if !ok {
@@ -320,6 +323,12 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 				return nil
 			})
 		}
+		g.Go(func() error {
+			defer close(work)
+			ready.Wait()
+			dispatch(runCtx, sc.Load, rs, work, drainCh, drain)
+			return nil
+		})
 	} else {
 		for _, w := range rs.workers {
 			g.Go(func() error {

@@ -73,7 +73,9 @@ type Summary struct {
 	// Settings is what was in force on the host.
 	Settings Settings `json:"settings"`
 
-	PortExhaustion *PortReport `json:"port_exhaustion,omitempty"`
+	PortExhaustion *PortReport     `json:"port_exhaustion,omitempty"`
+	Churn          *ChurnReport    `json:"churn,omitempty"`
+	HalfOpen       *HalfOpenReport `json:"half_open,omitempty"`
 	// Prediction is where `nobufs doctor` expected this run to fail first,
 	// made from the host's settings before it started; compare it with
 	// TimeToFailure (its class and ok_before).
@@ -223,6 +225,69 @@ type PredictedLimit struct {
 	// within the run's bounds.
 	AfterOps *uint64 `json:"after_ops"`
 	Detail   string  `json:"detail"`
+}
+
+// GaugeStats summarises a gauge over the samples of a window.
+type GaugeStats struct {
+	Samples int     `json:"samples"`
+	Mean    float64 `json:"mean"`
+	Min     int64   `json:"min"`
+	Max     int64   `json:"max"`
+}
+
+// ChurnReport is what the churn kind adds to the summary.
+type ChurnReport struct {
+	// Peers is how many destination addresses were used, FirstPeer and
+	// LastPeer the ends of their range.
+	Peers     int    `json:"peers"`
+	FirstPeer string `json:"first_peer"`
+	LastPeer  string `json:"last_peer"`
+	// Connects counts connections established; ClosedFIN and ClosedRST
+	// how they ended (a connection that failed mid-life is counted too).
+	Connects  uint64 `json:"connects"`
+	ClosedFIN uint64 `json:"closed_fin"`
+	ClosedRST uint64 `json:"closed_rst"`
+	// Bursts counts completed request/reply exchanges.
+	Bursts uint64 `json:"bursts"`
+	// ConnectsPerSec is Connects over the run's elapsed time.
+	ConnectsPerSec float64 `json:"connects_per_sec"`
+	// MeanLifetimeSec is the mean drawn lifetime of the connections.
+	MeanLifetimeSec float64 `json:"mean_lifetime_sec"`
+	// SteadyOpen is the open-connection count over the second half of the
+	// run's samples.
+	SteadyOpen *GaugeStats `json:"steady_open"`
+}
+
+// ClassTiming is how long the connects that ended in one class took.
+type ClassTiming struct {
+	Class   Class   `json:"class"`
+	Count   uint64  `json:"count"`
+	MinSec  float64 `json:"min_sec"`
+	MeanSec float64 `json:"mean_sec"`
+	MaxSec  float64 `json:"max_sec"`
+}
+
+// HalfOpenReport is what the half-open kind adds to the summary.
+type HalfOpenReport struct {
+	// Started counts connects started; Completed those whose handshake
+	// completed (held for half_open.hold, then closed).
+	Started   uint64 `json:"started"`
+	Completed uint64 `json:"completed"`
+	// PendingPeak is the most connects pending at one sampling;
+	// PendingPlateau summarises pending over the second half of the run.
+	PendingPeak    int64       `json:"pending_peak"`
+	PendingPlateau *GaugeStats `json:"pending_plateau"`
+	// HeldPeak is the most completed connections held at one sampling.
+	HeldPeak int64 `json:"held_peak"`
+	// StartsPerSec is Started over the run's elapsed time.
+	StartsPerSec float64 `json:"starts_per_sec"`
+	// Outcomes: how long connects took by how they ended ("completed" or
+	// an error class), most frequent first.
+	Outcomes []ClassTiming `json:"outcomes"`
+	// AcceptQueue is the never-accept target's accept queue at the end of
+	// the run (Linux), and the backlog it was listening with.
+	AcceptQueue   *int `json:"accept_queue,omitempty"`
+	AcceptBacklog *int `json:"accept_backlog,omitempty"`
 }
 
 // errorCounts turns an error table into sorted ErrorCounts and ClassFirsts.

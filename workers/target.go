@@ -18,7 +18,8 @@ import (
 // its connections. Close stops it and waits for all of them.
 type Target struct {
 	mode string
-	ln   net.Listener
+	// lns are the listeners: one, or one per address for churn-peer.
+	lns []net.Listener
 
 	accepted atomic.Uint64
 	active   atomic.Int64
@@ -33,9 +34,35 @@ type Target struct {
 	closeOnce sync.Once
 }
 
+// TargetOptions are the settings of the target modes that have some.
+type TargetOptions struct {
+	// Peers is how many consecutive loopback addresses churn-peer listens
+	// on (same port); 0 or 1 means just the listen address.
+	Peers int
+	// Backlog is never-accept's listen backlog.
+	Backlog int
+}
+
+// TargetOptionsFor returns the target settings a scenario asks for.
+func TargetOptionsFor(sc *scenarios.Scenario) TargetOptions {
+	var o TargetOptions
+	if sc.Churn != nil {
+		o.Peers = sc.Churn.Peers
+	}
+	if sc.HalfOpen != nil {
+		o.Backlog = sc.HalfOpen.Backlog
+	}
+	return o
+}
+
 // StartTarget starts a built-in target of the given mode listening on
 // listen, which must be a loopback address.
 func StartTarget(mode, listen string) (*Target, error) {
+	return StartTargetWith(mode, listen, TargetOptions{})
+}
+
+// StartTargetWith is StartTarget with the mode's settings.
+func StartTargetWith(mode, listen string, o TargetOptions) (*Target, error) {
 	ap, err := netip.ParseAddrPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen address %q: %w", listen, err)
@@ -43,30 +70,61 @@ func StartTarget(mode, listen string) (*Target, error) {
 	if !ap.Addr().IsLoopback() {
 		return nil, fmt.Errorf("listen address %q: %w: built-in targets listen on loopback only", listen, ErrTargetRefused)
 	}
-	return ListenTarget(mode, listen)
+	return ListenTargetWith(mode, listen, o)
 }
 
 // ListenTarget starts a built-in target on any address; the standalone
 // `nobufs target` command uses it after its own safety check.
 func ListenTarget(mode, listen string) (*Target, error) {
+	return ListenTargetWith(mode, listen, TargetOptions{})
+}
+
+// ListenTargetWith is ListenTarget with the mode's settings.
+func ListenTargetWith(mode, listen string, o TargetOptions) (*Target, error) {
+	t := &Target{mode: mode, conns: map[net.Conn]struct{}{}, errs: map[ErrorKey]*errStat{}, start: time.Now()}
+	var err error
 	switch mode {
 	case scenarios.TargetAcceptClose, scenarios.TargetSink, scenarios.TargetEcho:
+		lc := net.ListenConfig{KeepAlive: -1}
+		var ln net.Listener
+		if ln, err = lc.Listen(context.Background(), "tcp", listen); err == nil {
+			t.lns = []net.Listener{ln}
+		}
+	case scenarios.TargetChurnPeer:
+		t.lns, err = listenPeers(listen, o.Peers)
+	case scenarios.TargetNeverAccept:
+		ln, err := listenBacklog(listen, o.Backlog)
+		if err != nil {
+			return nil, err
+		}
+		// Never accepts: no accept loop; connections wait in the queue.
+		t.lns = []net.Listener{ln}
+		return t, nil
 	default:
 		return nil, fmt.Errorf("unknown target mode %q", mode)
 	}
-	lc := net.ListenConfig{KeepAlive: -1}
-	ln, err := lc.Listen(context.Background(), "tcp", listen)
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{mode: mode, ln: ln, conns: map[net.Conn]struct{}{}, errs: map[ErrorKey]*errStat{}, start: time.Now()}
-	t.wg.Add(1)
-	go t.acceptLoop()
+	for _, ln := range t.lns {
+		t.wg.Add(1)
+		go t.acceptLoop(ln)
+	}
 	return t, nil
 }
 
-// Addr is the address the target listens on.
-func (t *Target) Addr() net.Addr { return t.ln.Addr() }
+// Addr is the address the target listens on (the first one, for a
+// churn-peer on several addresses).
+func (t *Target) Addr() net.Addr { return t.lns[0].Addr() }
+
+// Addrs lists every address the target listens on.
+func (t *Target) Addrs() []net.Addr {
+	out := make([]net.Addr, len(t.lns))
+	for i, ln := range t.lns {
+		out[i] = ln.Addr()
+	}
+	return out
+}
 
 // Mode is the target's mode.
 func (t *Target) Mode() string { return t.mode }
@@ -88,7 +146,9 @@ func (t *Target) Close() {
 	t.closeOnce.Do(func() {
 		t.mu.Lock()
 		t.closed = true
-		_ = t.ln.Close()
+		for _, ln := range t.lns {
+			_ = ln.Close()
+		}
 		for c := range t.conns {
 			_ = c.Close()
 		}
@@ -109,11 +169,11 @@ func (t *Target) recordErr(phase Phase, err error) {
 	st.count++
 }
 
-func (t *Target) acceptLoop() {
+func (t *Target) acceptLoop(ln net.Listener) {
 	defer t.wg.Done()
 	backoff := time.Millisecond
 	for {
-		c, err := t.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -159,6 +219,8 @@ func (t *Target) serve(c net.Conn) {
 		_, err = io.Copy(io.Discard, c)
 	case scenarios.TargetEcho:
 		_, err = io.Copy(c, c)
+	case scenarios.TargetChurnPeer:
+		err = serveChurnPeer(c)
 	}
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		t.recordErr(PhaseRecv, err)

@@ -31,7 +31,17 @@ func (l leakCheckedM) Run() int {
 	return code
 }
 
+// envRunMain makes the test binary act as the nobufs command, so Go tests
+// can start a second process (e.g. a standalone target) without building one.
+const envRunMain = "NOBUFS_TEST_RUN_MAIN"
+
+// TestMain runs the command when envRunMain is set; otherwise the tests
+// (testscript's "nobufs" command re-executes this binary too), failing
+// them if any goroutine is still running when they end.
 func TestMain(m *testing.M) {
+	if os.Getenv(envRunMain) == "1" {
+		os.Exit(Main())
+	}
 	testscript.Main(leakCheckedM{m}, map[string]func(){
 		"nobufs": func() { os.Exit(Main()) },
 	})

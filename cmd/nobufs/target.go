@@ -17,6 +17,7 @@ func newTargetCmd(st *state) *cobra.Command {
 		mode, listen string
 		quiet        bool
 		every        time.Duration
+		opts         workers.TargetOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "target",
@@ -26,25 +27,57 @@ has its own descriptor budget or runs on another machine. It prints the
 address it listens on, then its counters every second, and stops cleanly on
 SIGINT or SIGTERM.
 
-Modes: ` + strings.Join(scenarios.TargetModes, ", ") + `.`,
+Modes: ` + strings.Join(scenarios.TargetModes, ", ") + `.
+
+churn-peer listens on --peers consecutive loopback addresses from the
+--listen address, all on one port (a churn scenario's churn.peers must
+match). never-accept listens with --backlog and never accepts; on Linux it
+prints how many connections wait in its accept queue.`,
 		Example: `  nobufs target --mode sink --listen 127.0.0.1:9000
-  nobufs target --mode accept-close --listen 127.0.0.1:0 --quiet`,
+  nobufs target --mode accept-close --listen 127.0.0.1:0 --quiet
+  nobufs target --mode churn-peer --listen 127.42.0.1:42000 --peers 32
+  nobufs target --mode never-accept --listen 127.42.0.1:42001 --backlog 1`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if !slices.Contains(scenarios.TargetModes, mode) {
 				return usageError("--mode %q: allowed: %s", mode, strings.Join(scenarios.TargetModes, ", "))
 			}
-			t, err := workers.ListenTarget(mode, listen)
+			if b := scenarios.Bounds["churn.peers"]; float64(opts.Peers) < b.Min || float64(opts.Peers) > b.Max {
+				return usageError("--peers %d: allowed: %s", opts.Peers, b)
+			}
+			if b := scenarios.Bounds["half_open.backlog"]; float64(opts.Backlog) < b.Min || float64(opts.Backlog) > b.Max {
+				return usageError("--backlog %d: allowed: %s", opts.Backlog, b)
+			}
+			if opts.Peers > 1 && mode != scenarios.TargetChurnPeer {
+				return usageError("--peers applies to --mode %s only", scenarios.TargetChurnPeer)
+			}
+			if _, err := scenarios.PeerAddrs(listen, opts.Peers); err != nil {
+				return usageError("--listen %s --peers %d: %v", listen, opts.Peers, err)
+			}
+			if every <= 0 {
+				return usageError("--every %s: want a positive duration", every)
+			}
+			t, err := workers.ListenTargetWith(mode, listen, opts)
 			if err != nil {
 				return &exitError{code: exitInternal, err: fmt.Errorf("listen: %w", err)}
 			}
 			defer t.Close()
-			fmt.Fprintf(st.stdout, "listening %s mode %s\n", t.Addr(), mode)
+			addrs := t.Addrs()
+			if len(addrs) > 1 {
+				fmt.Fprintf(st.stdout, "listening %s mode %s peers %d through %s\n", t.Addr(), mode, len(addrs), addrs[len(addrs)-1])
+			} else {
+				fmt.Fprintf(st.stdout, "listening %s mode %s\n", t.Addr(), mode)
+			}
 			tick := time.NewTicker(every)
 			defer tick.Stop()
 			line := func() {
 				acc, errs := t.Stats()
 				fmt.Fprintf(st.stdout, "accepted %d active %d", acc, t.Active())
+				if mode == scenarios.TargetNeverAccept {
+					if q, b, ok := t.AcceptQueue(); ok {
+						fmt.Fprintf(st.stdout, " queued %d backlog %d", q, b)
+					}
+				}
 				for _, e := range errs {
 					fmt.Fprintf(st.stdout, " %s/%s(%d) %d", e.Phase, e.Class, e.Code, e.Count)
 				}
@@ -68,6 +101,8 @@ Modes: ` + strings.Join(scenarios.TargetModes, ", ") + `.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the address and the final counters")
 	cmd.Flags().DurationVar(&every, "every", time.Second, "how often to print counters")
+	cmd.Flags().IntVar(&opts.Peers, "peers", 1, "churn-peer: listen on this many consecutive loopback addresses (same port)")
+	cmd.Flags().IntVar(&opts.Backlog, "backlog", 1, "never-accept: listen backlog")
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions(scenarios.TargetModes, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

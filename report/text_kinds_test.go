@@ -1,0 +1,59 @@
+package report
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/workers"
+)
+
+// TestTextKinds checks the lines each kind adds to the text summary.
+func TestTextKinds(t *testing.T) {
+	q, b := 2, 1
+	tests := []struct {
+		name string
+		sum  workers.Summary
+		want []string
+	}{
+		{
+			name: "churn",
+			sum: workers.Summary{Churn: &workers.ChurnReport{Peers: 32, FirstPeer: "127.42.0.1:9", LastPeer: "127.42.0.32:9",
+				Connects: 573, ClosedFIN: 466, ClosedRST: 107, Bursts: 1965, ConnectsPerSec: 95.4, MeanLifetimeSec: 0.97784,
+				SteadyOpen: &workers.GaugeStats{Samples: 3, Mean: 92, Min: 85, Max: 105}}, BytesOut: 10, BytesIn: 20},
+			want: []string{
+				"churn            573 connects (95.4/s) to 32 peers 127.42.0.1:9-127.42.0.32:9; closed 466 by FIN, 107 by RST; 1965 bursts; mean lifetime 977.84ms",
+				"steady open      mean 92.0, min 85, max 105 (3 samples, second half of the run)",
+				"bytes            out 10, in 20",
+			},
+		},
+		{
+			name: "half-open",
+			sum: workers.Summary{HalfOpen: &workers.HalfOpenReport{Started: 42, StartsPerSec: 10.5, Completed: 2, PendingPeak: 10, HeldPeak: 2,
+				PendingPlateau: &workers.GaugeStats{Samples: 3, Mean: 10, Min: 10, Max: 10},
+				Outcomes: []workers.ClassTiming{{Class: workers.ClassDeadline, Count: 30, MinSec: 1.0002, MeanSec: 1.0007, MaxSec: 1.0012},
+					{Class: "completed", Count: 2, MinSec: 0.00017, MeanSec: 0.00025, MaxSec: 0.00033}},
+				AcceptQueue: &q, AcceptBacklog: &b}},
+			want: []string{
+				"half-open         42 connects started (10.5/s), 2 completed; pending peak 10, held peak 2; target accept queue 2 (backlog 1)",
+				"pending plateau   mean 10.0, min 10, max 10 (3 samples, second half of the run)",
+				"connect outcomes  deadline: 30, after 1.0007s (min 1.0002s, max 1.0012s)",
+				"                  completed: 2, after 250µs (min 170µs, max 330µs)",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.sum.Scenario = &scenarios.Scenario{Name: "x", Kind: tt.name}
+			var b strings.Builder
+			if err := Text(&b, &tt.sum); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w+"\n") {
+					t.Errorf("got:\n%s\nwant a line:\n%s", b.String(), w)
+				}
+			}
+		})
+	}
+}

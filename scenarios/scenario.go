@@ -22,7 +22,7 @@ const (
 )
 
 // Kinds lists every scenario kind, in documentation order.
-var Kinds = []string{KindPortExhaustion}
+var Kinds = []string{KindPortExhaustion, KindDeadPeer, KindUDPPush}
 
 // Built-in target modes.
 const (
@@ -37,7 +37,7 @@ const (
 )
 
 // TargetModes lists every built-in target mode, in documentation order.
-var TargetModes = []string{TargetAcceptClose, TargetSink, TargetEcho}
+var TargetModes = []string{TargetAcceptClose, TargetSink, TargetEcho, TargetNonReader, TargetVanish, TargetUDPSink}
 
 // Load models.
 const (
@@ -98,6 +98,10 @@ type Scenario struct {
 
 	// PortExhaustion holds the settings of kind port-exhaustion.
 	PortExhaustion *PortExhaustion `yaml:"port_exhaustion,omitempty" json:"port_exhaustion,omitempty"`
+	// DeadPeer holds the settings of kind dead-peer.
+	DeadPeer *DeadPeer `yaml:"dead_peer,omitempty" json:"dead_peer,omitempty"`
+	// UDPPush holds the settings of kind udp-push.
+	UDPPush *UDPPush `yaml:"udp_push,omitempty" json:"udp_push,omitempty"`
 }
 
 // Target says what the load is sent to: a built-in target started for the

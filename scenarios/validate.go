@@ -84,6 +84,14 @@ var Bounds = map[string]Bound{
 	"expect.min_ttf":               {Min: 0, Max: 24 * 3600 * sec, Duration: true},
 	"port_exhaustion.exchange":     {Min: 0, Max: 65536},
 	"port_exhaustion.source_ports": {Min: 1, Max: 65535},
+	"dead_peer.chunk":              {Min: 1, Max: 1 << 20},
+	"dead_peer.read_bytes":         {Min: 0, Max: 1 << 30},
+	"dead_peer.vanish_after":       {Min: 0, Max: 3600 * sec, Duration: true},
+	"dead_peer.redial_after":       {Min: 0, Max: 60 * sec, Duration: true},
+	"dead_peer.top":                {Min: 1, Max: 100},
+	"dead_peer.reaper.max_queued":  {Min: 1024, Max: 1 << 40, ZeroOK: true},
+	"dead_peer.reaper.every":       {Min: 10 * ms, Max: 10 * sec, Duration: true},
+	"udp_push.size":                {Min: 1, Max: 65507},
 }
 
 // Enums holds the allowed values of every field that takes one of a set of
@@ -215,6 +223,19 @@ func validate(s *Scenario) []fieldError {
 	if s.Kind == KindPortExhaustion && s.PortExhaustion != nil {
 		validatePortExhaustion(&v, s)
 	}
+	if s.DeadPeer != nil && s.Kind != KindDeadPeer {
+		v.add("dead_peer", fmt.Sprintf("dead_peer applies to kind %s only, this scenario is kind %s", KindDeadPeer, s.Kind))
+	}
+	if s.Kind == KindDeadPeer && s.DeadPeer != nil {
+		validateDeadPeer(&v, s)
+	}
+	if s.UDPPush != nil && s.Kind != KindUDPPush {
+		v.add("udp_push", fmt.Sprintf("udp_push applies to kind %s only, this scenario is kind %s", KindUDPPush, s.Kind))
+	}
+	if s.Kind == KindUDPPush && s.UDPPush != nil {
+		validateUDPPush(&v, s)
+	}
+	validateUDPTarget(&v, s)
 	return v.errs
 }
 

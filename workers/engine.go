@@ -191,7 +191,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	var tgt *Target
 	addr := sc.Target.Address
 	if sc.Target.Builtin != "" {
-		tgt, err = StartTarget(sc.Target.Builtin, sc.Target.Listen)
+		tgt, err = StartTargetOptions(sc.Target.Builtin, sc.Target.Listen, TargetOptionsOf(sc))
 		if err != nil {
 			return nil, fmt.Errorf("start built-in target %s: %w", sc.Target.Builtin, err)
 		}
@@ -359,6 +359,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	if tgt != nil {
 		tgt.Close()
 		sum.Target.Accepted, sum.Target.ServerErrors = tgt.Stats()
+		sum.Target.BytesRead, sum.Target.Datagrams, sum.Target.Vanished = tgt.Traffic()
 	}
 	sum.Unmet = CheckExpectations(sc.Expect, sum.TimeToFailure)
 	switch {

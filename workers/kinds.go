@@ -32,6 +32,10 @@ func newKind(sc *scenarios.Scenario, addr string, rs *runState) (kind, error) {
 	switch sc.Kind {
 	case scenarios.KindPortExhaustion:
 		return newPortKind(sc, addr, rs)
+	case scenarios.KindDeadPeer:
+		return newDeadPeerKind(sc, addr, rs)
+	case scenarios.KindUDPPush:
+		return newUDPKind(sc, addr, rs)
 	}
 	return nil, fmt.Errorf("kind %q is not implemented", sc.Kind)
 }

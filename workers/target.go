@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,10 +19,16 @@ import (
 // its connections. Close stops it and waits for all of them.
 type Target struct {
 	mode string
+	opts TargetOptions
 	ln   net.Listener
+	pc   net.PacketConn // udp-sink
+	done chan struct{}  // closed by Close
 
-	accepted atomic.Uint64
-	active   atomic.Int64
+	accepted  atomic.Uint64
+	active    atomic.Int64
+	bytesRead atomic.Uint64
+	datagrams atomic.Uint64
+	vanished  atomic.Uint64
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -33,9 +40,33 @@ type Target struct {
 	closeOnce sync.Once
 }
 
+// TargetOptions are the settings of the target modes that have any.
+type TargetOptions struct {
+	// ReadBytes is what a non-reader reads from each connection before it
+	// stops reading.
+	ReadBytes int64
+	// VanishAfter is how long a vanish target keeps a connection before it
+	// resets it.
+	VanishAfter time.Duration
+}
+
+// TargetOptionsOf returns the target settings a scenario gives.
+func TargetOptionsOf(sc *scenarios.Scenario) TargetOptions {
+	var o TargetOptions
+	if p := sc.DeadPeer; p != nil {
+		o.ReadBytes, o.VanishAfter = int64(p.ReadBytes), p.VanishAfter.D()
+	}
+	return o
+}
+
 // StartTarget starts a built-in target of the given mode listening on
-// listen, which must be a loopback address.
+// listen, which must be a loopback address, with zero TargetOptions.
 func StartTarget(mode, listen string) (*Target, error) {
+	return StartTargetOptions(mode, listen, TargetOptions{})
+}
+
+// StartTargetOptions is StartTarget with the mode's settings.
+func StartTargetOptions(mode, listen string, o TargetOptions) (*Target, error) {
 	ap, err := netip.ParseAddrPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen address %q: %w", listen, err)
@@ -43,30 +74,60 @@ func StartTarget(mode, listen string) (*Target, error) {
 	if !ap.Addr().IsLoopback() {
 		return nil, fmt.Errorf("listen address %q: %w: built-in targets listen on loopback only", listen, ErrTargetRefused)
 	}
-	return ListenTarget(mode, listen)
+	return ListenTargetOptions(mode, listen, o)
 }
 
 // ListenTarget starts a built-in target on any address; the standalone
 // `nobufs target` command uses it after its own safety check.
 func ListenTarget(mode, listen string) (*Target, error) {
+	return ListenTargetOptions(mode, listen, TargetOptions{})
+}
+
+// ListenTargetOptions is ListenTarget with the mode's settings.
+func ListenTargetOptions(mode, listen string, o TargetOptions) (*Target, error) {
 	switch mode {
-	case scenarios.TargetAcceptClose, scenarios.TargetSink, scenarios.TargetEcho:
+	case scenarios.TargetAcceptClose, scenarios.TargetSink, scenarios.TargetEcho,
+		scenarios.TargetNonReader, scenarios.TargetVanish, scenarios.TargetUDPSink:
 	default:
 		return nil, fmt.Errorf("unknown target mode %q", mode)
+	}
+	t := &Target{mode: mode, opts: o, done: make(chan struct{}), conns: map[net.Conn]struct{}{}, errs: map[ErrorKey]*errStat{}, start: time.Now()}
+	if mode == scenarios.TargetUDPSink {
+		var lc net.ListenConfig
+		pc, err := lc.ListenPacket(context.Background(), "udp", listen)
+		if err != nil {
+			return nil, err
+		}
+		t.pc = pc
+		t.wg.Add(1)
+		go t.udpLoop()
+		return t, nil
 	}
 	lc := net.ListenConfig{KeepAlive: -1}
 	ln, err := lc.Listen(context.Background(), "tcp", listen)
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{mode: mode, ln: ln, conns: map[net.Conn]struct{}{}, errs: map[ErrorKey]*errStat{}, start: time.Now()}
+	t.ln = ln
 	t.wg.Add(1)
 	go t.acceptLoop()
 	return t, nil
 }
 
 // Addr is the address the target listens on.
-func (t *Target) Addr() net.Addr { return t.ln.Addr() }
+func (t *Target) Addr() net.Addr {
+	if t.pc != nil {
+		return t.pc.LocalAddr()
+	}
+	return t.ln.Addr()
+}
+
+// Traffic returns the bytes the target read (sink, echo, non-reader,
+// vanish, udp-sink), the datagrams a udp-sink received, and the
+// connections a vanish target reset.
+func (t *Target) Traffic() (bytesRead, datagrams, vanished uint64) {
+	return t.bytesRead.Load(), t.datagrams.Load(), t.vanished.Load()
+}
 
 // Mode is the target's mode.
 func (t *Target) Mode() string { return t.mode }
@@ -88,7 +149,12 @@ func (t *Target) Close() {
 	t.closeOnce.Do(func() {
 		t.mu.Lock()
 		t.closed = true
-		_ = t.ln.Close()
+		close(t.done)
+		if t.pc != nil {
+			_ = t.pc.Close()
+		} else {
+			_ = t.ln.Close()
+		}
 		for c := range t.conns {
 			_ = c.Close()
 		}
@@ -156,11 +222,83 @@ func (t *Target) serve(c net.Conn) {
 	var err error
 	switch t.mode {
 	case scenarios.TargetSink:
-		_, err = io.Copy(io.Discard, c)
+		_, err = io.Copy(io.Discard, countingReader{c, &t.bytesRead})
 	case scenarios.TargetEcho:
-		_, err = io.Copy(c, c)
+		_, err = io.Copy(c, countingReader{c, &t.bytesRead})
+	case scenarios.TargetNonReader:
+		// Read what it is told to, then hold the connection without
+		// reading until the target stops: its receive window closes and
+		// the sender's data piles up in the sender's send queue.
+		if t.opts.ReadBytes > 0 {
+			_, err = io.CopyN(io.Discard, countingReader{c, &t.bytesRead}, t.opts.ReadBytes)
+			if err == io.EOF {
+				return
+			}
+		}
+		if err == nil {
+			<-t.done
+		}
+	case scenarios.TargetVanish:
+		err = t.vanish(c)
 	}
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		t.recordErr(PhaseRecv, err)
 	}
+}
+
+// vanish reads and discards for VanishAfter, then resets the connection
+// (SO_LINGER 0: close sends RST and drops what was not read).
+func (t *Target) vanish(c net.Conn) error {
+	if err := c.SetReadDeadline(time.Now().Add(t.opts.VanishAfter)); err != nil {
+		return err
+	}
+	_, err := io.Copy(io.Discard, countingReader{c, &t.bytesRead})
+	if err == nil { // the client closed first
+		return nil
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		if err := tc.SetLinger(0); err != nil {
+			return err
+		}
+	}
+	t.vanished.Add(1)
+	return nil // serve's deferred Close sends the RST
+}
+
+// udpLoop receives and discards datagrams until the target is closed.
+func (t *Target) udpLoop() {
+	defer t.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		n, _, err := t.pc.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			t.recordErr(PhaseRecv, err)
+			select {
+			case <-t.done:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			continue
+		}
+		t.datagrams.Add(1)
+		t.bytesRead.Add(uint64(n))
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Uint64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(uint64(n))
+	return n, err
 }

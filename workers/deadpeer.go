@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,9 @@ type deadPeerKind struct {
 	reapCount   uint64
 	reapBytes   int64
 	measureErrs uint64
+	// sumTotal and measurements give the mean total over all measurements.
+	sumTotal     float64
+	measurements uint64
 }
 
 // peerWorker is one worker's side of the dead-peer kind.
@@ -152,7 +156,7 @@ func (k *deadPeerKind) op(ctx context.Context, w *Worker, op uint64) {
 		k.end(w, pw, endReaped)
 	case ctx.Err() != nil:
 		// The run stopped during the write: not a failure.
-	case isDeadline(err):
+	case errors.Is(err, os.ErrDeadlineExceeded): // not isDeadline: ETIMEDOUT is a Timeout() too
 		k.blocked.Add(1)
 		w.Fail(ctx, op, PhaseSend, err)
 	default:
@@ -268,6 +272,8 @@ func (k *deadPeerKind) measureLocked(at time.Duration) (int64, []measured) {
 	if total > k.peakTotal {
 		k.peakTotal, k.peakAt = total, at
 	}
+	k.sumTotal += float64(total)
+	k.measurements++
 	slices.SortFunc(ms, func(a, b measured) int { return cmp.Compare(b.info.Queued, a.info.Queued) })
 	return total, ms
 }
@@ -355,7 +361,11 @@ func (k *deadPeerKind) report(s *Summary) {
 		BlockedWrites:   k.blocked.Load(),
 		PeakQueuedTotal: k.peakTotal,
 		PeakQueuedAtSec: k.peakAt.Seconds(),
+		Measurements:    k.measurements,
 		Top:             all[:min(k.p.Top, len(all))],
+	}
+	if k.measurements > 0 {
+		r.MeanQueuedTotal = int64(k.sumTotal / float64(k.measurements))
 	}
 	if k.p.Reaper.MaxQueued > 0 {
 		r.Reaper = &ReaperReport{MaxQueued: k.p.Reaper.MaxQueued, Reaped: k.reapCount, FreedBytes: k.reapBytes, Reaps: k.reaps}
@@ -402,6 +412,10 @@ type DeadPeerReport struct {
 	// together at one measurement, and when.
 	PeakQueuedTotal int64   `json:"peak_queued_total"`
 	PeakQueuedAtSec float64 `json:"peak_queued_at_sec"`
+	// MeanQueuedTotal is the mean of the total over all Measurements (one
+	// per timeline sample, one per reaper pass, one at the end).
+	MeanQueuedTotal int64  `json:"mean_queued_total"`
+	Measurements    uint64 `json:"measurements"`
 	// Top lists the sockets that held the most queued bytes at their
 	// peak: the answer to "which socket is tying up the buffers".
 	Top []SocketStat `json:"top"`

@@ -52,3 +52,14 @@ func setRecvErr(fd uintptr, ipv6 bool) error {
 
 // recvErrSupported: IP_RECVERR exists on Linux.
 const recvErrSupported = true
+
+// recvErrOn reads IP_RECVERR (IPV6_RECVERR) back from a socket.
+func recvErrOn(fd uintptr, ipv6 bool) bool {
+	var v int
+	if ipv6 {
+		v, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVERR)
+	} else {
+		v, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR)
+	}
+	return v != 0
+}

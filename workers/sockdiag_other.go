@@ -14,3 +14,5 @@ func setRecvErr(fd uintptr, ipv6 bool) error { return nil }
 
 // recvErrSupported is false outside Linux.
 const recvErrSupported = false
+
+func recvErrOn(fd uintptr, ipv6 bool) bool { return false }

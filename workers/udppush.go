@@ -24,16 +24,18 @@ type udpKind struct {
 	// conns[i] is worker i's socket; owned by that worker's goroutine.
 	conns []net.Conn
 
+	ipv6           bool
 	bufOnce        sync.Once
 	effSnd, effRcv int
+	recvErr        bool // read back from the first socket
 }
 
 func newUDPKind(sc *scenarios.Scenario, addr string, _ *runState) (*udpKind, error) {
 	k := &udpKind{sc: sc, p: sc.UDPPush, addr: addr}
-	ipv6 := false
 	if ap, err := netip.ParseAddrPort(addr); err == nil {
-		ipv6 = !ap.Addr().Unmap().Is4()
+		k.ipv6 = !ap.Addr().Unmap().Is4()
 	}
+	ipv6 := k.ipv6
 	var extra func(fd uintptr) error
 	if k.p.RecvErr {
 		extra = func(fd uintptr) error { return setRecvErr(fd, ipv6) }
@@ -60,7 +62,12 @@ func (k *udpKind) op(ctx context.Context, w *Worker, op uint64) {
 			return
 		}
 		k.conns[w.ID] = c
-		k.bufOnce.Do(func() { k.effSnd, k.effRcv = bufferSizes(c) })
+		k.bufOnce.Do(func() {
+			k.effSnd, k.effRcv = bufferSizes(c)
+			if raw, err := c.(*net.UDPConn).SyscallConn(); err == nil {
+				_ = raw.Control(func(fd uintptr) { k.recvErr = recvErrOn(fd, k.ipv6) })
+			}
+		})
 	}
 	t0 := time.Now()
 	if err := c.SetWriteDeadline(t0.Add(k.sc.Socket.IOTimeout.D())); err != nil {
@@ -77,7 +84,7 @@ func (k *udpKind) op(ctx context.Context, w *Worker, op uint64) {
 }
 
 func (k *udpKind) report(s *Summary) {
-	s.UDPPush = &UDPReport{Size: k.p.Size, RecvErr: k.p.RecvErr && recvErrSupported}
+	s.UDPPush = &UDPReport{Size: k.p.Size, RecvErr: k.recvErr}
 	if k.p.RecvErr && !recvErrSupported {
 		s.Notes = append(s.Notes, "udp-push: IP_RECVERR is Linux-only; not set on this OS")
 	}
@@ -103,7 +110,8 @@ func (k *udpKind) close() {
 type UDPReport struct {
 	// Size is the datagram payload in bytes.
 	Size int `json:"size"`
-	// RecvErr says whether IP_RECVERR was set on the sockets.
+	// RecvErr says whether IP_RECVERR was on, read back from the first
+	// socket.
 	RecvErr bool `json:"recverr"`
 	// Sent counts datagrams the kernel accepted; ENOBUFS the sends that
 	// failed with it.

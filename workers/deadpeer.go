@@ -264,7 +264,8 @@ func (k *deadPeerKind) measureLocked(at time.Duration) (int64, []measured) {
 		}
 		total += si.Queued
 		ms = append(ms, measured{pc: pc, info: si})
-		if si.Queued > pc.peak.Queued || pc.peak.State == "" {
+		// >=: at equal queues, keep the latest TCP_INFO.
+		if si.Queued >= pc.peak.Queued || pc.peak.State == "" {
 			pc.peak.Queued, pc.peak.Unacked, pc.peak.NotSent, pc.peak.SndWnd, pc.peak.State = si.Queued, si.Unacked, si.NotSent, si.SndWnd, si.State
 			pc.peak.PeakAtSec = at.Seconds()
 		}

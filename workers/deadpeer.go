@@ -275,7 +275,10 @@ func (k *deadPeerKind) measureLocked(at time.Duration) (int64, []measured) {
 	}
 	k.sumTotal += float64(total)
 	k.measurements++
-	slices.SortFunc(ms, func(a, b measured) int { return cmp.Compare(b.info.Queued, a.info.Queued) })
+	// Most queued first; among equals the oldest (the reaper's choice).
+	slices.SortFunc(ms, func(a, b measured) int {
+		return cmp.Or(cmp.Compare(b.info.Queued, a.info.Queued), cmp.Compare(a.pc.peak.OpenedAtSec, b.pc.peak.OpenedAtSec))
+	})
 	return total, ms
 }
 

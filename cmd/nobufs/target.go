@@ -17,6 +17,7 @@ func newTargetCmd(st *state) *cobra.Command {
 		mode, listen string
 		quiet        bool
 		every        time.Duration
+		opts         workers.TargetOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "target",
@@ -26,15 +27,24 @@ has its own descriptor budget or runs on another machine. It prints the
 address it listens on, then its counters every second, and stops cleanly on
 SIGINT or SIGTERM.
 
-Modes: ` + strings.Join(scenarios.TargetModes, ", ") + `.`,
+Modes: ` + strings.Join(scenarios.TargetModes, ", ") + `.
+A non-reader reads --read-bytes of each connection, then stops reading; a
+vanish target resets each connection --vanish-after accepting it. Killing a
+non-reader's process (by PID) makes its peers see ECONNRESET, then EPIPE.`,
 		Example: `  nobufs target --mode sink --listen 127.0.0.1:9000
-  nobufs target --mode accept-close --listen 127.0.0.1:0 --quiet`,
+  nobufs target --mode accept-close --listen 127.0.0.1:0 --quiet
+  nobufs target --mode non-reader --read-bytes 4096 --listen 127.0.0.1:9000
+  nobufs target --mode vanish --vanish-after 2s --listen 127.0.0.1:9000
+  nobufs target --mode udp-sink --listen 127.0.0.1:9000`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if !slices.Contains(scenarios.TargetModes, mode) {
 				return usageError("--mode %q: allowed: %s", mode, strings.Join(scenarios.TargetModes, ", "))
 			}
-			t, err := workers.ListenTarget(mode, listen)
+			if opts.ReadBytes < 0 || opts.VanishAfter < 0 {
+				return usageError("--read-bytes and --vanish-after must not be negative")
+			}
+			t, err := workers.ListenTargetOptions(mode, listen, opts)
 			if err != nil {
 				return &exitError{code: exitInternal, err: fmt.Errorf("listen: %w", err)}
 			}
@@ -44,7 +54,14 @@ Modes: ` + strings.Join(scenarios.TargetModes, ", ") + `.`,
 			defer tick.Stop()
 			line := func() {
 				acc, errs := t.Stats()
-				fmt.Fprintf(st.stdout, "accepted %d active %d", acc, t.Active())
+				read, dgrams, vanished := t.Traffic()
+				fmt.Fprintf(st.stdout, "accepted %d active %d read %d", acc, t.Active(), read)
+				if mode == scenarios.TargetUDPSink {
+					fmt.Fprintf(st.stdout, " datagrams %d", dgrams)
+				}
+				if mode == scenarios.TargetVanish {
+					fmt.Fprintf(st.stdout, " vanished %d", vanished)
+				}
 				for _, e := range errs {
 					fmt.Fprintf(st.stdout, " %s/%s(%d) %d", e.Phase, e.Class, e.Code, e.Count)
 				}
@@ -68,6 +85,8 @@ Modes: ` + strings.Join(scenarios.TargetModes, ", ") + `.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the address and the final counters")
 	cmd.Flags().DurationVar(&every, "every", time.Second, "how often to print counters")
+	cmd.Flags().Int64Var(&opts.ReadBytes, "read-bytes", 0, "non-reader: bytes read from each connection before it stops reading")
+	cmd.Flags().DurationVar(&opts.VanishAfter, "vanish-after", time.Second, "vanish: how long after accepting a connection it is reset")
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions(scenarios.TargetModes, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

@@ -191,7 +191,10 @@ func TestDeadPeerShipped(t *testing.T) {
 // the next EPIPE (measured on loopback: ~1.5 s with 1s).
 func TestDeadPeerUserTimeout(t *testing.T) {
 	needDiag(t)
-	sc := loadShipped(t, "dead-peer-user-timeout", 2500*time.Millisecond)
+	sc := loadShipped(t, "dead-peer-user-timeout", 20*time.Second)
+	// End soon after the first ETIMEDOUT, however slow the machine is; the
+	// EPIPE comes with the next write, the redial 500ms later.
+	sc.Stop.OnFailure, sc.Stop.AfterFailure = true, scenarios.Duration(time.Second)
 	sum, _ := runScenario(t, sc)
 	nt, atT, codeT := errorOf(sum, PhaseSend, ClassETIMEDOUT)
 	np, atP, codeP := errorOf(sum, PhaseSend, ClassEPIPE)
@@ -240,6 +243,12 @@ func TestDeadPeerTargets(t *testing.T) {
 			sc.DeadPeer.ReadBytes = tt.read
 			sc.DeadPeer.VanishAfter = scenarios.Duration(tt.vanish)
 			sc.Stop.Duration = scenarios.Duration(1500 * time.Millisecond)
+			if tt.wantReset {
+				// End soon after the first reset, however slow the machine is.
+				sc.Failure.Classes = []string{"econnreset"}
+				sc.Stop = scenarios.Stop{Duration: scenarios.Duration(20 * time.Second), MaxOps: 1_000_000,
+					OnFailure: true, AfterFailure: scenarios.Duration(300 * time.Millisecond)}
+			}
 			if err := scenarios.Validate(&sc); err != nil {
 				t.Fatal(err)
 			}

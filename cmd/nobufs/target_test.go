@@ -20,6 +20,14 @@ import (
 // waited for when the test ends.
 func startTarget(t *testing.T, args ...string) (*exec.Cmd, string) {
 	t.Helper()
+	cmd, addr, _ := startTargetLines(t, args...)
+	return cmd, addr
+}
+
+// startTargetLines is startTarget that also returns the lines the target
+// prints after its address.
+func startTargetLines(t *testing.T, args ...string) (*exec.Cmd, string, <-chan string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"target", "--quiet"}, args...)...)
 	cmd.Env = append(os.Environ(), "NOBUFS_TEST_MAIN=1")
 	out, err := cmd.StdoutPipe()
@@ -30,25 +38,25 @@ func startTarget(t *testing.T, args ...string) (*exec.Cmd, string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var waitOnce sync.Once
-	wait := func() { waitOnce.Do(func() { _ = cmd.Wait() }) }
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		wait()
-	})
-	lines := make(chan string, 1)
+	// --quiet: the address line, then the final counters; a few more
+	// lines are dropped rather than block the reader.
+	lines := make(chan string, 16)
 	go func() {
 		defer close(lines)
 		sc := bufio.NewScanner(out)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		for sc.Scan() { // drain until the process ends
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
 		}
 	}()
+	// Kill (by PID), read to the end of its output, then reap it.
 	t.Cleanup(func() {
-		for range lines { // the reader ends when the process has exited
+		_ = cmd.Process.Kill()
+		for range lines {
 		}
+		_ = cmd.Wait()
 	})
 	select {
 	case line := <-lines:
@@ -56,11 +64,11 @@ func startTarget(t *testing.T, args ...string) (*exec.Cmd, string) {
 		if _, err := fmt.Sscanf(line, "listening %s mode %s", &addr, &mode); err != nil {
 			t.Fatalf("target printed %q: %v", line, err)
 		}
-		return cmd, addr
+		return cmd, addr, lines
 	case <-time.After(30 * time.Second):
 		t.Fatal("target printed no address within 30s")
 	}
-	return nil, ""
+	return nil, "", nil
 }
 
 // TestStandaloneTargetKilled: a non-reader served by a second process
@@ -143,5 +151,42 @@ func TestTargetFlags(t *testing.T) {
 				t.Errorf("stderr = %q, want it to mention %q", errb.String(), tt.msg)
 			}
 		})
+	}
+}
+
+// TestStandaloneUDPSink: udp-push against a udp-sink served by a second
+// process; on SIGINT (by PID) the sink stops and prints what it received.
+func TestStandaloneUDPSink(t *testing.T) {
+	proc, addr, lines := startTargetLines(t, "--mode", scenarios.TargetUDPSink, "--listen", "127.0.0.1:0")
+	sc := scenarios.Default(scenarios.KindUDPPush)
+	sc.Name = "standalone-udp"
+	sc.Target.Address = addr
+	sc.Load.Rate = 500
+	sc.Stop.MaxOps = 200
+	sc.Stop.Duration = scenarios.Duration(20 * time.Second)
+	if err := scenarios.Validate(&sc); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := workers.Run(context.Background(), &sc, workers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sum.UDPPush.Sent, uint64(200); got != want || sum.Ops.Failed != 0 {
+		t.Fatalf("sent %d, failed %d; want %d sent, none failed (errors %+v)", got, sum.Ops.Failed, want, sum.Errors)
+	}
+	if err := proc.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case line, ok := <-lines:
+		var acc, active, read, dgrams uint64
+		if _, err := fmt.Sscanf(line, "accepted %d active %d read %d datagrams %d", &acc, &active, &read, &dgrams); !ok || err != nil {
+			t.Fatalf("final line %q: %v", line, err)
+		}
+		if dgrams == 0 || dgrams > 200 || read != dgrams*uint64(sc.UDPPush.Size) {
+			t.Errorf("sink received %d datagrams, %d bytes; want 1–200 of %d bytes", dgrams, read, sc.UDPPush.Size)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("sink printed no final counters within 30s of SIGINT")
 	}
 }

@@ -338,6 +338,9 @@ func (k *deadPeerKind) extendSample(at time.Duration) map[string]any {
 		top = append(top, map[string]any{"local": m.pc.peak.Local, "remote": m.pc.peak.Remote, "queued": m.info.Queued,
 			"unacked": m.info.Unacked, "notsent": m.info.NotSent, "snd_wnd": m.info.SndWnd, "state": m.info.State})
 	}
+	if !sockDiagSupported { // no queues to show: say so rather than show zeros
+		return map[string]any{"diagnostics": false, "blocked_writes": k.blocked.Load()}
+	}
 	return map[string]any{"queued_bytes": total, "sockets": len(ms), "top": top,
 		"blocked_writes": k.blocked.Load(), "reaped": k.reapCount}
 }
@@ -373,6 +376,9 @@ func (k *deadPeerKind) report(s *Summary) {
 	}
 	if k.p.Reaper.MaxQueued > 0 {
 		r.Reaper = &ReaperReport{MaxQueued: k.p.Reaper.MaxQueued, Reaped: k.reapCount, FreedBytes: k.reapBytes, Reaps: k.reaps}
+	}
+	if k.p.Reaper.MaxQueued > 0 && !sockDiagSupported {
+		s.Notes = append(s.Notes, "dead-peer: the reaper needs per-socket send queues (Linux); it reaped nothing")
 	}
 	if k.measureErrs > 0 && sockDiagSupported {
 		s.Notes = append(s.Notes, "dead-peer: some per-socket measurements failed (socket closed while measured)")

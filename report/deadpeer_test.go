@@ -22,7 +22,7 @@ func TestTextDeadPeerAndUDP(t *testing.T) {
 		{"dead-peer", &workers.Summary{Scenario: &dp, Socket: workers.SocketReport{EffectiveSndBuf: 16384, EffectiveRcvBuf: 16384},
 			DeadPeer: &workers.DeadPeerReport{Diagnostics: true, Connections: 8, BlockedWrites: 72, PeakQueuedTotal: 434176,
 				PeakQueuedAtSec: 1, MeanQueuedTotal: 400000, Measurements: 7,
-				Top: []workers.SocketStat{{Local: "127.0.0.1:5000", Remote: "127.0.0.1:6000", Queued: 54272, NotSent: 54272, State: "established", End: "open"}},
+				Top:    []workers.SocketStat{{Local: "127.0.0.1:5000", Remote: "127.0.0.1:6000", Queued: 54272, NotSent: 54272, State: "established", End: "open"}},
 				Reaper: &workers.ReaperReport{MaxQueued: 8388608, Reaped: 3, FreedBytes: 12000000}}},
 			[]string{
 				"dead peer        8 connections, 72 blocked writes; SO_SNDBUF 16384, SO_RCVBUF 16384 (effective)",

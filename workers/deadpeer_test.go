@@ -216,53 +216,48 @@ func TestDeadPeerUserTimeout(t *testing.T) {
 }
 
 // TestDeadPeerTargets checks the target settings: a non-reader reads
-// exactly read_bytes per connection; a vanish target resets its
-// connections, which the writer sees as ECONNRESET then EPIPE.
+// exactly read_bytes per connection; a vanish target (the shipped
+// dead-peer-vanish.yaml) resets its connections, which the writer sees as
+// ECONNRESET then EPIPE.
 func TestDeadPeerTargets(t *testing.T) {
+	nonReader := scenarios.Default(scenarios.KindDeadPeer)
+	nonReader.Name = "non-reader-after-n"
+	nonReader.Target.Builtin = scenarios.TargetNonReader
+	nonReader.Load.Workers = 3
+	nonReader.DeadPeer.ReadBytes = 100000
+	nonReader.Stop.Duration = scenarios.Duration(1500 * time.Millisecond)
+	vanish := loadShipped(t, "dead-peer-vanish", 20*time.Second)
+	// End soon after the first reset, however slow the machine is.
+	vanish.Stop.OnFailure, vanish.Stop.AfterFailure = true, scenarios.Duration(300*time.Millisecond)
 	tests := []struct {
-		name   string
-		target string
-		read   int
-		vanish time.Duration
-		// wantRead is what the target must have read in all.
+		name string
+		sc   *scenarios.Scenario
+		// wantRead is what the target must have read in all (0: any).
 		wantRead uint64
 		// wantReset: econnreset then epipe at the writer, vanished > 0.
 		wantReset bool
 	}{
 		// Reads 100000 bytes of each of 3 connections, then stops.
-		{"non-reader-after-n", scenarios.TargetNonReader, 100000, 0, 3 * 100000, false},
-		// Resets each connection 200ms after accepting it.
-		{"vanish", scenarios.TargetVanish, 0, 200 * time.Millisecond, 0, true},
+		{"non-reader-after-n", &nonReader, 3 * 100000, false},
+		// Resets each connection vanish_after accepting it.
+		{"vanish", vanish, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sc := scenarios.Default(scenarios.KindDeadPeer)
-			sc.Name = tt.name
-			sc.Target.Builtin = tt.target
-			sc.Load.Workers = 3
-			sc.DeadPeer.ReadBytes = tt.read
-			sc.DeadPeer.VanishAfter = scenarios.Duration(tt.vanish)
-			sc.Stop.Duration = scenarios.Duration(1500 * time.Millisecond)
-			if tt.wantReset {
-				// End soon after the first reset, however slow the machine is.
-				sc.Failure.Classes = []string{"econnreset"}
-				sc.Stop = scenarios.Stop{Duration: scenarios.Duration(20 * time.Second), MaxOps: 1_000_000,
-					OnFailure: true, AfterFailure: scenarios.Duration(300 * time.Millisecond)}
-			}
-			if err := scenarios.Validate(&sc); err != nil {
+			if err := scenarios.Validate(tt.sc); err != nil {
 				t.Fatal(err)
 			}
-			sum, _ := runScenario(t, &sc)
+			sum, _ := runScenario(t, tt.sc)
 			if tt.wantRead > 0 && sum.Target.BytesRead != tt.wantRead {
 				t.Errorf("target read %d bytes, want %d", sum.Target.BytesRead, tt.wantRead)
 			}
 			if !tt.wantReset {
 				return
 			}
-			nr, atR, _ := errorOf(sum, PhaseSend, ClassECONNRESET)
+			nr, atR, codeR := errorOf(sum, PhaseSend, ClassECONNRESET)
 			np, atP, _ := errorOf(sum, PhaseSend, ClassEPIPE)
-			if nr == 0 || np == 0 || atP < atR {
-				t.Errorf("send/econnreset %d (first %.3fs), send/epipe %d (first %.3fs); want econnreset then epipe; errors %+v; ops %+v; target %+v; dead_peer %+v", nr, atR, np, atP, sum.Errors, sum.Ops, sum.Target, sum.DeadPeer)
+			if nr == 0 || np == 0 || atP < atR || codeR != 104 {
+				t.Errorf("send/econnreset %d (first %.3fs, code %d), send/epipe %d (first %.3fs); want econnreset (104) then epipe; errors %+v; ops %+v; target %+v; dead_peer %+v", nr, atR, codeR, np, atP, sum.Errors, sum.Ops, sum.Target, sum.DeadPeer)
 			}
 			if sum.Target.Vanished == 0 {
 				t.Errorf("target vanished 0 connections, want > 0")

@@ -86,6 +86,16 @@ func Text(w io.Writer, s *workers.Summary) error {
 			fmt.Fprintf(tw, "%s\t%s: %d, after %s (min %s, max %s)\n", label, o.Class, o.Count, secs(o.MeanSec), secs(o.MinSec), secs(o.MaxSec))
 		}
 	}
+	if d := s.DeadPeer; d != nil {
+		deadPeerText(tw, s, d)
+	}
+	if u := s.UDPPush; u != nil {
+		fmt.Fprintf(tw, "datagrams\t%d sent of %d bytes, %d ENOBUFS, IP_RECVERR %s", u.Sent, u.Size, u.ENOBUFS, onOff(u.RecvErr))
+		if s.Target.Datagrams > 0 {
+			fmt.Fprintf(tw, "; the sink received %d", s.Target.Datagrams)
+		}
+		fmt.Fprintln(tw)
+	}
 	for _, u := range s.Unmet {
 		fmt.Fprintf(tw, "unmet\t%s\n", u)
 	}
@@ -121,3 +131,37 @@ func secs(s float64) string {
 }
 
 func us(v int64) string { return (time.Duration(v) * time.Microsecond).String() }
+
+// deadPeerText writes the dead-peer lines: blocked writes, the total
+// queued, the sockets holding the most, and what the reaper did.
+func deadPeerText(tw io.Writer, s *workers.Summary, d *workers.DeadPeerReport) {
+	bufs := "kernel default"
+	if s.Socket.EffectiveSndBuf > 0 {
+		bufs = fmt.Sprintf("SO_SNDBUF %d, SO_RCVBUF %d (effective)", s.Socket.EffectiveSndBuf, s.Socket.EffectiveRcvBuf)
+	}
+	fmt.Fprintf(tw, "dead peer\t%d connections, %d blocked writes; %s\n", d.Connections, d.BlockedWrites, bufs)
+	if !d.Diagnostics {
+		fmt.Fprintf(tw, "queued\tper-socket send queues are not readable on this OS\n")
+		return
+	}
+	fmt.Fprintf(tw, "queued\tpeak %d bytes in all send queues at %s, mean %d over %d measurements\n",
+		d.PeakQueuedTotal, secs(d.PeakQueuedAtSec), d.MeanQueuedTotal, d.Measurements)
+	for i, t := range d.Top {
+		label := ""
+		if i == 0 {
+			label = "top sockets"
+		}
+		fmt.Fprintf(tw, "%s\t%s -> %s: queued %d, unacked %d, notsent %d, snd_wnd %d, %s (%s)\n",
+			label, t.Local, t.Remote, t.Queued, t.Unacked, t.NotSent, t.SndWnd, t.State, t.End)
+	}
+	if r := d.Reaper; r != nil {
+		fmt.Fprintf(tw, "reaper\tbound %d bytes: %d sockets reaped, %d bytes freed\n", r.MaxQueued, r.Reaped, r.FreedBytes)
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}

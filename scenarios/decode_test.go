@@ -30,7 +30,7 @@ func TestInvalidFiles(t *testing.T) {
 		// The document must be a mapping.
 		{"list-root.yaml", []string{`1:1: a scenario is a mapping of keys (name, kind, target, load, …), got a list`}},
 		// kind must name a known kind; name is required.
-		{"bad-kind.yaml", []string{`2:7: kind: "flood" is not allowed (allowed: port-exhaustion, churn, half-open)`}},
+		{"bad-kind.yaml", []string{`2:7: kind: "flood" is not allowed (allowed: port-exhaustion, churn, half-open, dead-peer, udp-push)`}},
 		{"no-name.yaml", []string{`1:1: name is required (lowercase letters, digits, '.', '_' or '-', at most 64)`}},
 		// Wrong types: each at its value.
 		{"types.yaml", []string{
@@ -72,10 +72,23 @@ func TestInvalidFiles(t *testing.T) {
 			`4:30: failure.classes: "enobufs" is listed twice`}},
 		// Nested lists where a name belongs.
 		{"deep.yaml", []string{`3:21: failure.classes[0]: want text, got a list`}},
+		// dead-peer: a target that reads everything back, a reaper bound below 1024.
+		{"dead-peer-target.yaml", []string{
+			`4:12: kind dead-peer needs target.builtin non-reader, vanish or sink, got echo`,
+			`7:17: dead_peer.reaper.max_queued: 100 is out of range (allowed: 0 or 1024–1099511627776)`}},
+		// udp-push: a TCP target and TCP-only socket options.
+		{"udp-tcp-options.yaml", []string{
+			`4:12: kind udp-push sends UDP and needs target.builtin: udp-sink, got sink`,
+			`6:17: socket.user_timeout is a TCP option; kind udp-push sends UDP`,
+			`7:11: socket.linger applies to TCP; kind udp-push sends UDP (leave it -1)`}},
+		// The UDP sink and the udp_push section belong to kind udp-push.
+		{"udp-sink-tcp-kind.yaml", []string{
+			`4:12: target.builtin: udp-sink receives UDP and serves kind udp-push only`,
+			`6:3: udp_push applies to kind udp-push only, this scenario is kind port-exhaustion`}},
 		// Keys given twice; aliases.
 		{"duplicate.yaml", []string{`2:1: key "name" is given twice`}},
 		{"alias.yaml", []string{
-			`1:1: unknown key "base" in the scenario (allowed: name, description, kind, target, load, socket, limits, stop, failure, expect, port_exhaustion, churn, half_open)`,
+			`1:1: unknown key "base" in the scenario (allowed: name, description, kind, target, load, socket, limits, stop, failure, expect, port_exhaustion, churn, half_open, dead_peer, udp_push)`,
 			`5:7: aliases (*name) are not allowed in scenario files; write the value out`}},
 	}
 	for _, tt := range tests {

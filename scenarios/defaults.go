@@ -37,6 +37,17 @@ func Default(kind string) Scenario {
 		s.HalfOpen = &HalfOpen{Backlog: 1, Hold: Duration(30 * time.Second)}
 		s.Failure.Classes = []string{"deadline", "etimedout", "econnrefused", "ehostunreach", "enetunreach"}
 		s.Stop.OnFailure = false
+	case KindDeadPeer:
+		s.DeadPeer = &DeadPeer{Chunk: 16384, VanishAfter: Duration(time.Second), RedialAfter: Duration(100 * time.Millisecond),
+			Top: 5, Reaper: Reaper{Every: Duration(100 * time.Millisecond)}}
+		s.Socket.IOTimeout = Duration(500 * time.Millisecond)
+		s.Stop = Stop{Duration: Duration(10 * time.Second), MaxOps: 1_000_000}
+		s.Failure.Classes = []string{"enobufs", "deadline", "etimedout", "econnreset", "epipe"}
+	case KindUDPPush:
+		s.UDPPush = &UDPPush{Size: 1000, RecvErr: true}
+		s.Load = Load{Model: ModelOpen, Workers: 2, Rate: 1000, Arrival: ArrivalConstant, Seed: 1}
+		s.Stop = Stop{Duration: Duration(5 * time.Second), MaxOps: 1_000_000}
+		s.Failure.Classes = []string{"enobufs"}
 	}
 	return s
 }
@@ -57,6 +68,10 @@ func DefaultTarget(s *Scenario) string {
 		return TargetChurnPeer
 	case KindHalfOpen:
 		return TargetNeverAccept
+	case KindDeadPeer:
+		return TargetNonReader
+	case KindUDPPush:
+		return TargetUDPSink
 	}
 	return TargetSink
 }

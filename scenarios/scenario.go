@@ -28,7 +28,7 @@ const (
 )
 
 // Kinds lists every scenario kind, in documentation order.
-var Kinds = []string{KindPortExhaustion, KindChurn, KindHalfOpen}
+var Kinds = []string{KindPortExhaustion, KindChurn, KindHalfOpen, KindDeadPeer, KindUDPPush}
 
 // Built-in target modes.
 const (
@@ -49,7 +49,7 @@ const (
 )
 
 // TargetModes lists every built-in target mode, in documentation order.
-var TargetModes = []string{TargetAcceptClose, TargetSink, TargetEcho, TargetChurnPeer, TargetNeverAccept}
+var TargetModes = []string{TargetAcceptClose, TargetSink, TargetEcho, TargetChurnPeer, TargetNeverAccept, TargetNonReader, TargetVanish, TargetUDPSink}
 
 // Load models.
 const (
@@ -114,6 +114,10 @@ type Scenario struct {
 	Churn *Churn `yaml:"churn,omitempty" json:"churn,omitempty"`
 	// HalfOpen holds the settings of kind half-open.
 	HalfOpen *HalfOpen `yaml:"half_open,omitempty" json:"half_open,omitempty"`
+	// DeadPeer holds the settings of kind dead-peer.
+	DeadPeer *DeadPeer `yaml:"dead_peer,omitempty" json:"dead_peer,omitempty"`
+	// UDPPush holds the settings of kind udp-push.
+	UDPPush *UDPPush `yaml:"udp_push,omitempty" json:"udp_push,omitempty"`
 }
 
 // Target says what the load is sent to: a built-in target started for the

@@ -94,6 +94,14 @@ var Bounds = map[string]Bound{
 	"half_open.max_pending":        {Min: 1, Max: 100000, ZeroOK: true},
 	"half_open.max_new_per_sec":    {Min: 0.01, Max: 1e6, ZeroOK: true},
 	"half_open.hold":               {Min: 0, Max: 24 * 3600 * sec, Duration: true},
+	"dead_peer.chunk":              {Min: 1, Max: 1 << 20},
+	"dead_peer.read_bytes":         {Min: 0, Max: 1 << 30},
+	"dead_peer.vanish_after":       {Min: 0, Max: 3600 * sec, Duration: true},
+	"dead_peer.redial_after":       {Min: 0, Max: 60 * sec, Duration: true},
+	"dead_peer.top":                {Min: 1, Max: 100},
+	"dead_peer.reaper.max_queued":  {Min: 1024, Max: 1 << 40, ZeroOK: true},
+	"dead_peer.reaper.every":       {Min: 10 * ms, Max: 10 * sec, Duration: true},
+	"udp_push.size":                {Min: 1, Max: 65507},
 }
 
 // Enums holds the allowed values of every field that takes one of a set of
@@ -237,6 +245,19 @@ func validate(s *Scenario) []fieldError {
 	if s.Kind == KindHalfOpen && s.HalfOpen != nil {
 		validateHalfOpen(&v, s)
 	}
+	if s.DeadPeer != nil && s.Kind != KindDeadPeer {
+		v.add("dead_peer", fmt.Sprintf("dead_peer applies to kind %s only, this scenario is kind %s", KindDeadPeer, s.Kind))
+	}
+	if s.Kind == KindDeadPeer && s.DeadPeer != nil {
+		validateDeadPeer(&v, s)
+	}
+	if s.UDPPush != nil && s.Kind != KindUDPPush {
+		v.add("udp_push", fmt.Sprintf("udp_push applies to kind %s only, this scenario is kind %s", KindUDPPush, s.Kind))
+	}
+	if s.Kind == KindUDPPush && s.UDPPush != nil {
+		validateUDPPush(&v, s)
+	}
+	validateUDPTarget(&v, s)
 	return v.errs
 }
 

@@ -401,6 +401,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	if tgt != nil {
 		tgt.Close()
 		sum.Target.Accepted, sum.Target.ServerErrors = tgt.Stats()
+		sum.Target.BytesRead, sum.Target.Datagrams, sum.Target.Vanished = tgt.Traffic()
 	}
 	sum.Unmet = CheckExpectations(sc.Expect, sum.TimeToFailure)
 	switch {

@@ -36,6 +36,10 @@ func newKind(sc *scenarios.Scenario, addr string, rs *runState) (kind, error) {
 		return newChurnKind(sc, addr, rs)
 	case scenarios.KindHalfOpen:
 		return newHalfOpenKind(sc, addr, rs)
+	case scenarios.KindDeadPeer:
+		return newDeadPeerKind(sc, addr, rs)
+	case scenarios.KindUDPPush:
+		return newUDPKind(sc, addr, rs)
 	}
 	return nil, fmt.Errorf("kind %q is not implemented", sc.Kind)
 }

@@ -79,7 +79,9 @@ type Summary struct {
 	// Prediction is where `nobufs doctor` expected this run to fail first,
 	// made from the host's settings before it started; compare it with
 	// TimeToFailure (its class and ok_before).
-	Prediction *Prediction `json:"prediction,omitempty"`
+	Prediction *Prediction     `json:"prediction,omitempty"`
+	DeadPeer   *DeadPeerReport `json:"dead_peer,omitempty"`
+	UDPPush    *UDPReport      `json:"udp_push,omitempty"`
 	// Errs notes problems of the harness itself that did not stop the run.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -98,6 +100,11 @@ type TargetInfo struct {
 	// Accepted, ServerErrors: counted by a built-in target.
 	Accepted     uint64       `json:"accepted,omitempty"`
 	ServerErrors []ErrorCount `json:"server_errors,omitempty"`
+	// BytesRead is what a built-in target read; Datagrams what a udp-sink
+	// received; Vanished how many connections a vanish target reset.
+	BytesRead uint64 `json:"bytes_read,omitempty"`
+	Datagrams uint64 `json:"datagrams,omitempty"`
+	Vanished  uint64 `json:"vanished,omitempty"`
 }
 
 // OpCounts counts operations. Issued = OK + Failed + Aborted; Dropped

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,15 +15,22 @@ import (
 	"github.com/nobufs/nobufs/scenarios"
 )
 
-// Target is a built-in target: a listener and the goroutines that serve
-// its connections. Close stops it and waits for all of them.
+// Target is a built-in target: its listeners (or UDP socket) and the
+// goroutines that serve its connections. Close stops it and waits for all
+// of them.
 type Target struct {
 	mode string
+	opts TargetOptions
 	// lns are the listeners: one, or one per address for churn-peer.
-	lns []net.Listener
+	lns  []net.Listener
+	pc   net.PacketConn // udp-sink
+	done chan struct{}  // closed by Close
 
-	accepted atomic.Uint64
-	active   atomic.Int64
+	accepted  atomic.Uint64
+	active    atomic.Int64
+	bytesRead atomic.Uint64
+	datagrams atomic.Uint64
+	vanished  atomic.Uint64
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -34,16 +42,22 @@ type Target struct {
 	closeOnce sync.Once
 }
 
-// TargetOptions are the settings of the target modes that have some.
+// TargetOptions are the settings of the target modes that have any.
 type TargetOptions struct {
 	// Peers is how many consecutive loopback addresses churn-peer listens
 	// on (same port); 0 or 1 means just the listen address.
 	Peers int
 	// Backlog is never-accept's listen backlog.
 	Backlog int
+	// ReadBytes is what a non-reader reads from each connection before it
+	// stops reading.
+	ReadBytes int64
+	// VanishAfter is how long a vanish target keeps a connection before it
+	// resets it.
+	VanishAfter time.Duration
 }
 
-// TargetOptionsFor returns the target settings a scenario asks for.
+// TargetOptionsFor returns the target settings a scenario gives.
 func TargetOptionsFor(sc *scenarios.Scenario) TargetOptions {
 	var o TargetOptions
 	if sc.Churn != nil {
@@ -52,11 +66,14 @@ func TargetOptionsFor(sc *scenarios.Scenario) TargetOptions {
 	if sc.HalfOpen != nil {
 		o.Backlog = sc.HalfOpen.Backlog
 	}
+	if p := sc.DeadPeer; p != nil {
+		o.ReadBytes, o.VanishAfter = int64(p.ReadBytes), p.VanishAfter.D()
+	}
 	return o
 }
 
 // StartTarget starts a built-in target of the given mode listening on
-// listen, which must be a loopback address.
+// listen, which must be a loopback address, with zero TargetOptions.
 func StartTarget(mode, listen string) (*Target, error) {
 	return StartTargetWith(mode, listen, TargetOptions{})
 }
@@ -81,10 +98,11 @@ func ListenTarget(mode, listen string) (*Target, error) {
 
 // ListenTargetWith is ListenTarget with the mode's settings.
 func ListenTargetWith(mode, listen string, o TargetOptions) (*Target, error) {
-	t := &Target{mode: mode, conns: map[net.Conn]struct{}{}, errs: map[ErrorKey]*errStat{}, start: time.Now()}
+	t := &Target{mode: mode, opts: o, done: make(chan struct{}), conns: map[net.Conn]struct{}{}, errs: map[ErrorKey]*errStat{}, start: time.Now()}
 	var err error
 	switch mode {
-	case scenarios.TargetAcceptClose, scenarios.TargetSink, scenarios.TargetEcho:
+	case scenarios.TargetAcceptClose, scenarios.TargetSink, scenarios.TargetEcho,
+		scenarios.TargetNonReader, scenarios.TargetVanish:
 		lc := net.ListenConfig{KeepAlive: -1}
 		var ln net.Listener
 		if ln, err = lc.Listen(context.Background(), "tcp", listen); err == nil {
@@ -99,6 +117,16 @@ func ListenTargetWith(mode, listen string, o TargetOptions) (*Target, error) {
 		}
 		// Never accepts: no accept loop; connections wait in the queue.
 		t.lns = []net.Listener{ln}
+		return t, nil
+	case scenarios.TargetUDPSink:
+		var lc net.ListenConfig
+		pc, err := lc.ListenPacket(context.Background(), "udp", listen)
+		if err != nil {
+			return nil, err
+		}
+		t.pc = pc
+		t.wg.Add(1)
+		go t.udpLoop()
 		return t, nil
 	default:
 		return nil, fmt.Errorf("unknown target mode %q", mode)
@@ -115,15 +143,30 @@ func ListenTargetWith(mode, listen string, o TargetOptions) (*Target, error) {
 
 // Addr is the address the target listens on (the first one, for a
 // churn-peer on several addresses).
-func (t *Target) Addr() net.Addr { return t.lns[0].Addr() }
+func (t *Target) Addr() net.Addr {
+	if t.pc != nil {
+		return t.pc.LocalAddr()
+	}
+	return t.lns[0].Addr()
+}
 
 // Addrs lists every address the target listens on.
 func (t *Target) Addrs() []net.Addr {
+	if t.pc != nil {
+		return []net.Addr{t.pc.LocalAddr()}
+	}
 	out := make([]net.Addr, len(t.lns))
 	for i, ln := range t.lns {
 		out[i] = ln.Addr()
 	}
 	return out
+}
+
+// Traffic returns the bytes the target read (sink, echo, non-reader,
+// vanish, udp-sink), the datagrams a udp-sink received, and the
+// connections a vanish target reset.
+func (t *Target) Traffic() (bytesRead, datagrams, vanished uint64) {
+	return t.bytesRead.Load(), t.datagrams.Load(), t.vanished.Load()
 }
 
 // Mode is the target's mode.
@@ -146,6 +189,10 @@ func (t *Target) Close() {
 	t.closeOnce.Do(func() {
 		t.mu.Lock()
 		t.closed = true
+		close(t.done)
+		if t.pc != nil {
+			_ = t.pc.Close()
+		}
 		for _, ln := range t.lns {
 			_ = ln.Close()
 		}
@@ -216,13 +263,85 @@ func (t *Target) serve(c net.Conn) {
 	var err error
 	switch t.mode {
 	case scenarios.TargetSink:
-		_, err = io.Copy(io.Discard, c)
+		_, err = io.Copy(io.Discard, countingReader{c, &t.bytesRead})
 	case scenarios.TargetEcho:
-		_, err = io.Copy(c, c)
+		_, err = io.Copy(c, countingReader{c, &t.bytesRead})
 	case scenarios.TargetChurnPeer:
 		err = serveChurnPeer(c)
+	case scenarios.TargetNonReader:
+		// Read what it is told to, then hold the connection without
+		// reading until the target stops: its receive window closes and
+		// the sender's data piles up in the sender's send queue.
+		if t.opts.ReadBytes > 0 {
+			_, err = io.CopyN(io.Discard, countingReader{c, &t.bytesRead}, t.opts.ReadBytes)
+			if err == io.EOF {
+				return
+			}
+		}
+		if err == nil {
+			<-t.done
+		}
+	case scenarios.TargetVanish:
+		err = t.vanish(c)
 	}
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		t.recordErr(PhaseRecv, err)
 	}
+}
+
+// vanish reads and discards for VanishAfter, then resets the connection
+// (SO_LINGER 0: close sends RST and drops what was not read).
+func (t *Target) vanish(c net.Conn) error {
+	if err := c.SetReadDeadline(time.Now().Add(t.opts.VanishAfter)); err != nil {
+		return err
+	}
+	_, err := io.Copy(io.Discard, countingReader{c, &t.bytesRead})
+	if err == nil { // the client closed first
+		return nil
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		if err := tc.SetLinger(0); err != nil {
+			return err
+		}
+	}
+	t.vanished.Add(1)
+	return nil // serve's deferred Close sends the RST
+}
+
+// udpLoop receives and discards datagrams until the target is closed.
+func (t *Target) udpLoop() {
+	defer t.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		n, _, err := t.pc.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			t.recordErr(PhaseRecv, err)
+			select {
+			case <-t.done:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			continue
+		}
+		t.datagrams.Add(1)
+		t.bytesRead.Add(uint64(n))
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Uint64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(uint64(n))
+	return n, err
 }

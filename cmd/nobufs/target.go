@@ -32,11 +32,18 @@ Modes: ` + strings.Join(scenarios.TargetModes, ", ") + `.
 churn-peer listens on --peers consecutive loopback addresses from the
 --listen address, all on one port (a churn scenario's churn.peers must
 match). never-accept listens with --backlog and never accepts; on Linux it
-prints how many connections wait in its accept queue.`,
+prints how many connections wait in its accept queue.
+
+A non-reader reads --read-bytes of each connection, then stops reading; a
+vanish target resets each connection --vanish-after accepting it. Killing a
+non-reader's process (by PID) makes its peers see ECONNRESET, then EPIPE.`,
 		Example: `  nobufs target --mode sink --listen 127.0.0.1:9000
   nobufs target --mode accept-close --listen 127.0.0.1:0 --quiet
   nobufs target --mode churn-peer --listen 127.42.0.1:42000 --peers 32
-  nobufs target --mode never-accept --listen 127.42.0.1:42001 --backlog 1`,
+  nobufs target --mode never-accept --listen 127.42.0.1:42001 --backlog 1
+  nobufs target --mode non-reader --read-bytes 4096 --listen 127.0.0.1:9000
+  nobufs target --mode vanish --vanish-after 2s --listen 127.0.0.1:9000
+  nobufs target --mode udp-sink --listen 127.0.0.1:9000`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if !slices.Contains(scenarios.TargetModes, mode) {
@@ -57,6 +64,9 @@ prints how many connections wait in its accept queue.`,
 			if every <= 0 {
 				return usageError("--every %s: want a positive duration", every)
 			}
+			if opts.ReadBytes < 0 || opts.VanishAfter < 0 {
+				return usageError("--read-bytes and --vanish-after must not be negative")
+			}
 			t, err := workers.ListenTargetWith(mode, listen, opts)
 			if err != nil {
 				return &exitError{code: exitInternal, err: fmt.Errorf("listen: %w", err)}
@@ -72,11 +82,18 @@ prints how many connections wait in its accept queue.`,
 			defer tick.Stop()
 			line := func() {
 				acc, errs := t.Stats()
-				fmt.Fprintf(st.stdout, "accepted %d active %d", acc, t.Active())
+				read, dgrams, vanished := t.Traffic()
+				fmt.Fprintf(st.stdout, "accepted %d active %d read %d", acc, t.Active(), read)
 				if mode == scenarios.TargetNeverAccept {
 					if q, b, ok := t.AcceptQueue(); ok {
 						fmt.Fprintf(st.stdout, " queued %d backlog %d", q, b)
 					}
+				}
+				if mode == scenarios.TargetUDPSink {
+					fmt.Fprintf(st.stdout, " datagrams %d", dgrams)
+				}
+				if mode == scenarios.TargetVanish {
+					fmt.Fprintf(st.stdout, " vanished %d", vanished)
 				}
 				for _, e := range errs {
 					fmt.Fprintf(st.stdout, " %s/%s(%d) %d", e.Phase, e.Class, e.Code, e.Count)
@@ -103,6 +120,8 @@ prints how many connections wait in its accept queue.`,
 	cmd.Flags().DurationVar(&every, "every", time.Second, "how often to print counters")
 	cmd.Flags().IntVar(&opts.Peers, "peers", 1, "churn-peer: listen on this many consecutive loopback addresses (same port)")
 	cmd.Flags().IntVar(&opts.Backlog, "backlog", 1, "never-accept: listen backlog")
+	cmd.Flags().Int64Var(&opts.ReadBytes, "read-bytes", 0, "non-reader: bytes read from each connection before it stops reading")
+	cmd.Flags().DurationVar(&opts.VanishAfter, "vanish-after", time.Second, "vanish: how long after accepting a connection it is reset")
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions(scenarios.TargetModes, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

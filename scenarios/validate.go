@@ -84,6 +84,10 @@ var Bounds = map[string]Bound{
 	"expect.min_ttf":               {Min: 0, Max: 24 * 3600 * sec, Duration: true},
 	"port_exhaustion.exchange":     {Min: 0, Max: 65536},
 	"port_exhaustion.source_ports": {Min: 1, Max: 65535},
+	"cell.shaping.rate":            {Min: 8000, Max: 1e10},
+	"cell.shaping.burst":           {Min: 1000, Max: 64 << 20},
+	"cell.shaping.limit":           {Min: 1, Max: 64 << 20},
+	"cell.faults[].at":             {Min: 0, Max: 24 * 3600 * sec, Duration: true},
 }
 
 // Enums holds the allowed values of every field that takes one of a set of
@@ -97,6 +101,7 @@ var Enums = map[string][]string{
 	"expect.failure":              {ExpectAny, ExpectRequired, ExpectForbidden},
 	"port_exhaustion.method":      {PortMethodAuto, PortMethodOption, PortMethodBind},
 	"port_exhaustion.close_first": {CloseClient, CloseServer},
+	"cell.faults[].action":        FaultActions,
 }
 
 type fieldError struct{ path, msg string }
@@ -206,6 +211,10 @@ func validate(s *Scenario) []fieldError {
 	}
 	if len(s.Failure.Classes) == 0 && s.Expect.Failure == ExpectRequired {
 		v.add("expect.failure", "expect.failure: required needs at least one entry in failure.classes")
+	}
+
+	if s.Cell != nil {
+		validateCell(&v, s)
 	}
 
 	// Kind-specific sections: only the one of the scenario's kind.

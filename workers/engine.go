@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,9 @@ type Options struct {
 	// goroutine; what it returns is written as the sample's "host" field
 	// (socket states, kernel counters… of the host or the lab cell).
 	HostState func() any
+	// Cell, when set, runs the target and the load inside a lab cell
+	// (see Cell); package lab builds it.
+	Cell *Cell
 }
 
 // Progress is a live view of a run, for a progress line.
@@ -121,6 +125,7 @@ type runState struct {
 	dropped atomic.Uint64
 	failSet map[Class]bool
 	workers []*Worker
+	cell    *Cell
 
 	mu        sync.Mutex
 	ttf       *Failure
@@ -174,9 +179,20 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		Schema:   SchemaVersion,
 		Tool:     Tool{Name: "nobufs", Version: opts.ToolVersion},
 		Scenario: sc,
-		Settings: ReadSettings(),
 		Latency:  map[string]Latency{},
 		Socket:   SocketReport{Requested: sc.Socket},
+	}
+	cell := opts.Cell
+	var enterClient func() error
+	if cell != nil {
+		enterClient = cell.EnterClient
+		if sc.Target.Builtin == "" {
+			return nil, fmt.Errorf("cell %s: a cell runs the built-in target in its target namespace; target.address cannot be used in a cell", cell.Name)
+		}
+	}
+	// The settings in force are the client side's (the cell's when there is one).
+	if err := onThreadIn(enterClient, func() { sum.Settings = ReadSettings() }); err != nil {
+		return nil, fmt.Errorf("cell %s: client side: %w", cell.Name, err)
 	}
 
 	restore, err := applyLimits(sc.Limits)
@@ -191,7 +207,11 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	var tgt *Target
 	addr := sc.Target.Address
 	if sc.Target.Builtin != "" {
-		tgt, err = StartTarget(sc.Target.Builtin, sc.Target.Listen)
+		if cell != nil {
+			tgt, err = startCellTarget(cell, sc.Target)
+		} else {
+			tgt, err = StartTarget(sc.Target.Builtin, sc.Target.Listen)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("start built-in target %s: %w", sc.Target.Builtin, err)
 		}
@@ -205,11 +225,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		sum.Target = TargetInfo{Mode: "external", Address: addr}
 	}
 
-	rs := &runState{sc: sc, failSet: map[Class]bool{}}
+	rs := &runState{sc: sc, failSet: map[Class]bool{}, cell: cell}
 	for _, c := range sc.Failure.Classes {
 		rs.failSet[Class(c)] = true
 	}
-	k, err := newKind(sc, addr, rs)
+	var k kind
+	if err := onThreadIn(enterClient, func() { k, err = newKind(sc, addr, rs) }); err != nil {
+		return nil, fmt.Errorf("cell %s: client side: %w", cell.Name, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -263,6 +286,23 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	defer durTimer.Stop()
 
 	var g errgroup.Group
+	// In a cell each worker goroutine runs on its own thread inside the
+	// client side for the whole run and exits without unlocking it, so the
+	// runtime discards the thread (see Cell).
+	var enterErr error
+	var enterOnce sync.Once
+	enter := func() bool {
+		if enterClient == nil {
+			return true
+		}
+		runtime.LockOSThread()
+		if err := enterClient(); err != nil {
+			enterOnce.Do(func() { enterErr = err })
+			stop(StopError)
+			return false
+		}
+		return true
+	}
 	claim := func() (uint64, bool) {
 		idx := rs.issued.Add(1)
 		if idx > sc.Stop.MaxOps {
@@ -280,6 +320,11 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		})
 		for _, w := range rs.workers {
 			g.Go(func() error {
+				if !enter() {
+					for range work {
+					}
+					return nil
+				}
 				for range work {
 					idx, ok := claim()
 					if !ok {
@@ -293,6 +338,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	} else {
 		for _, w := range rs.workers {
 			g.Go(func() error {
+				if !enter() {
+					return nil
+				}
 				for runCtx.Err() == nil {
 					idx, ok := claim()
 					if !ok {
@@ -305,6 +353,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		}
 	}
 
+	if cell != nil && cell.Started != nil {
+		cell.Started(tgt)
+	}
 	samplerDone := make(chan struct{})
 	workersDone := make(chan struct{})
 	smp := &sampler{rs: rs, tl: tl, kind: k, hostState: opts.HostState, progress: opts.Progress, prevErrs: map[ErrorKey]*errStat{}}
@@ -326,6 +377,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	close(workersDone)
 	<-samplerDone
 
+	if enterErr != nil {
+		return nil, fmt.Errorf("cell %s: worker cannot enter the client side: %w", cell.Name, enterErr)
+	}
 	elapsed := time.Since(rs.start)
 	sum.Ended = time.Now().UTC()
 	sum.ElapsedSec = elapsed.Seconds()

@@ -74,6 +74,8 @@ type Summary struct {
 	Settings Settings `json:"settings"`
 
 	PortExhaustion *PortReport `json:"port_exhaustion,omitempty"`
+	// Cell describes the lab cell the run ran in (nil: on the host).
+	Cell *CellReport `json:"cell,omitempty"`
 	// Errs notes problems of the harness itself that did not stop the run.
 	Notes []string `json:"notes,omitempty"`
 }

@@ -28,9 +28,11 @@ func (c *Cell) report([]workers.FaultReport) *workers.CellReport { return nil }
 type faults struct{}
 
 func (c *Cell) newFaults(*scenarios.Scenario) *faults { return &faults{} }
-func (*faults) started(*workers.Target)                 {}
-func (*faults) stop()                                   {}
-func (*faults) report() []workers.FaultReport           { return nil }
+func (*faults) started(*workers.Target)               {}
+func (*faults) stop()                                 {}
+func (*faults) report() []workers.FaultReport         { return nil }
 
 // Cleanup finds nothing to remove on this system.
 func Cleanup(force bool) ([]string, error) { return nil, nil }
+
+func checkCapable() error { return ErrUnsupported }

@@ -82,3 +82,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts workers.Options) (sum
 	}
 	return sum, err
 }
+
+// Check says whether cells can be made here: nil, ErrNeedRoot or
+// ErrUnsupported (wrapped with the reason).
+func Check() error { return checkCapable() }

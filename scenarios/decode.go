@@ -169,7 +169,10 @@ func (d *decoder) addAt(path, msg string) {
 	}
 }
 
-var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+var (
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+	yamlNodeType    = reflect.TypeFor[yaml.Node]()
+)
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) {
 	if depth > maxDepth {
@@ -189,6 +192,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 			v.Set(reflect.New(v.Type().Elem()))
 		}
 		d.decode(n, v.Elem(), path, depth)
+		return
+	}
+	if v.Type() == yamlNodeType {
+		v.Set(reflect.ValueOf(*deepCopy(n)))
 		return
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {

@@ -38,6 +38,8 @@ timeline.ndjson (one line a second) and summary.json.`,
 		newRunCmd(st, nil),
 		newValidateCmd(st),
 		newTargetCmd(st),
+		newSweepCmd(st),
+		newLabCmd(st),
 		newVersionCmd(st),
 	)
 	return root

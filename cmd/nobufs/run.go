@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nobufs/nobufs/lab"
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/scenarios"
@@ -104,6 +105,11 @@ func runRun(ctx context.Context, o *runOptions) error {
 		return err
 	}
 	for i, sc := range scs {
+		if sc.Cell != nil {
+			if err := lab.Check(); err != nil {
+				return &exitError{code: exitInternal, err: fmt.Errorf("%s: %w", o.files[i], err)}
+			}
+		}
 		if sc.Target.Address != "" {
 			if err := workers.CheckTarget(sc.Target.Address, sc.Target.Allow, allow); err != nil {
 				return fmt.Errorf("%s: %w", o.files[i], err)
@@ -146,13 +152,19 @@ func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []
 	}
 	defer run.Close()
 	pl := newProgressLine(o.st, o.quiet, sc.Name)
-	sum, err := workers.Run(ctx, sc, workers.Options{
+	wo := workers.Options{
 		Timeline:     run.Timeline,
 		Progress:     pl.update,
 		AllowTargets: allow,
 		ToolVersion:  version,
 		SampleEvery:  o.sample,
-	})
+	}
+	var sum *workers.Summary
+	if sc.Cell != nil {
+		sum, err = lab.Run(ctx, sc, wo)
+	} else {
+		sum, err = workers.Run(ctx, sc, wo)
+	}
 	pl.clear()
 	if err != nil {
 		return nil, run.Dir, err

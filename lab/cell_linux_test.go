@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/workers"
 )
@@ -170,6 +172,11 @@ func TestFaults(t *testing.T) {
 		{scenarios.FaultNftReject, workers.ClassECONNREFUSED, true},
 		// In-process target: closed listener, connects refused.
 		{scenarios.FaultTargetKill, workers.ClassECONNREFUSED, false},
+		// SYNs go unanswered: the connect runs into socket.connect_timeout.
+		{scenarios.FaultLinkDown, workers.ClassDeadline, false},
+		{scenarios.FaultNftDrop, workers.ClassDeadline, true},
+		// Both ends go: the client has no route any more.
+		{scenarios.FaultLinkDelete, workers.ClassENETUNREACH, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.action, func(t *testing.T) {
@@ -181,6 +188,7 @@ kind: port-exhaustion
 load: {workers: 1}
 stop: {duration: 10s}
 port_exhaustion: {close_first: server}
+socket: {connect_timeout: 300ms}
 failure: {classes: [`+string(tt.want)+`]}
 expect: {failure: required}
 cell:
@@ -311,4 +319,41 @@ func ipCell(name string) error {
 		}
 	}
 	return nil
+}
+
+// TestShaping: the tbf qdisc is on the client's veth with the asked rate
+// and limit, as the kernel reports them back.
+func TestShaping(t *testing.T) {
+	needCells(t)
+	c, err := New(&scenarios.Cell{Shaping: &scenarios.Shaping{Rate: "1mbit", Burst: 1600, Limit: 1600}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	l, err := c.ch.LinkByName(c.ClientIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := c.ch.QdiscList(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tbf *netlink.Tbf
+	for _, q := range qs {
+		if q, ok := q.(*netlink.Tbf); ok {
+			tbf = q
+		}
+	}
+	if tbf == nil {
+		t.Fatalf("no tbf on %s; qdiscs %v", c.ClientIf, qs)
+	}
+	if got, want := tbf.Rate, uint64(125000); got != want {
+		t.Errorf("tbf rate = %d B/s, want %d (1mbit)", got, want)
+	}
+	if got, want := tbf.Limit, uint32(1600); got != want {
+		t.Errorf("tbf limit = %d, want %d", got, want)
+	}
+	if got := c.report(nil).Shaping; !strings.Contains(got, "tbf rate 1mbit burst 1600b limit 1600b") {
+		t.Errorf("report shaping = %q", got)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,7 +145,8 @@ func SweepCSV(w io.Writer, s *SweepSummary) error {
 	if err := cw.Write(hdr); err != nil {
 		return err
 	}
-	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	// Seconds to the microsecond, as the summaries measure them.
+	f := func(x float64) string { return strconv.FormatFloat(math.Round(x*1e6)/1e6, 'f', -1, 64) }
 	for _, p := range s.Points {
 		row := slices.Clone(p.Values)
 		row = append(row, strconv.Itoa(p.Runs), strconv.Itoa(p.Failures))

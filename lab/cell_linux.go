@@ -387,3 +387,7 @@ func (c *Cell) report(faults []workers.FaultReport) *workers.CellReport {
 }
 
 func closeFD(fd int) error { return unix.Close(fd) }
+
+func (c *Cell) inClient(fn func()) error {
+	return c.InClient(func() error { fn(); return nil })
+}

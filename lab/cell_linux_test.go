@@ -357,3 +357,33 @@ func TestShaping(t *testing.T) {
 		t.Errorf("report shaping = %q", got)
 	}
 }
+
+// TestHostStateInsideCell: Options.HostState is sampled inside the client
+// namespace, so per-namespace files show the cell's values.
+func TestHostStateInsideCell(t *testing.T) {
+	needCells(t)
+	sc := parse(t, `name: hs
+kind: port-exhaustion
+load: {workers: 1}
+stop: {max_ops: 20}
+cell:
+  client:
+    sysctls: {net.ipv4.tcp_fin_timeout: 13}
+`)
+	var seen []string
+	sum, err := Run(context.Background(), sc, workers.Options{HostState: func() any {
+		seen = append(seen, readSysctl(t, "net.ipv4.tcp_fin_timeout"))
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) == 0 || sum == nil {
+		t.Fatal("HostState was never called")
+	}
+	for _, v := range seen {
+		if v != "13" {
+			t.Errorf("HostState saw tcp_fin_timeout %q, want the cell's 13", v)
+		}
+	}
+}

@@ -36,3 +36,5 @@ func (*faults) report() []workers.FaultReport         { return nil }
 func Cleanup(force bool) ([]string, error) { return nil, nil }
 
 func checkCapable() error { return ErrUnsupported }
+
+func (c *Cell) inClient(fn func()) error { return ErrUnsupported }

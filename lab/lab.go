@@ -73,6 +73,19 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts workers.Options) (sum
 			err = fmt.Errorf("remove cell %s: %w", c.Name, cerr)
 		}
 	}()
+	if hs := opts.HostState; hs != nil {
+		// Sample host state inside the cell: the client side's sockets and
+		// counters. Per-namespace files must be read through
+		// /proc/thread-self/net (or /proc/sys/net), not /proc/self/net,
+		// which follows the process's main thread.
+		opts.HostState = func() any {
+			var v any
+			if err := c.inClient(func() { v = hs() }); err != nil {
+				return map[string]string{"error": err.Error()}
+			}
+			return v
+		}
+	}
 	fs := c.newFaults(sc)
 	opts.Cell = c.workersCell(fs.started)
 	sum, err = workers.Run(ctx, sc, opts)

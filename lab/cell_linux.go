@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -86,10 +85,10 @@ func New(cfg *scenarios.Cell) (c *Cell, err error) {
 		return c, fmt.Errorf("cell %s: create namespace %s: %w", name, c.TargetNS, err)
 	}
 	c.tmade = true
-	if c.ch, err = netlink.NewHandleAt(netns.NsHandle(c.cfd), unix.NETLINK_ROUTE); err != nil {
+	if c.ch, err = handleIn(c.cfd); err != nil {
 		return c, fmt.Errorf("cell %s: netlink in %s: %w", name, c.ClientNS, err)
 	}
-	if c.th, err = netlink.NewHandleAt(netns.NsHandle(c.tfd), unix.NETLINK_ROUTE); err != nil {
+	if c.th, err = handleIn(c.tfd); err != nil {
 		return c, fmt.Errorf("cell %s: netlink in %s: %w", name, c.TargetNS, err)
 	}
 	// Both ends are created directly inside their namespaces: the host's
@@ -119,6 +118,20 @@ func New(cfg *scenarios.Cell) (c *Cell, err error) {
 	}
 	c.setup = time.Since(t0)
 	return c, nil
+}
+
+// handleIn opens a rtnetlink handle whose socket belongs to the namespace
+// fd: it is created on a throw-away thread inside it (rather than through
+// netlink.NewHandleAt, whose setns-and-back would hand a thread back to
+// the pool if switching back failed). The handle works from any thread.
+func handleIn(fd int) (*netlink.Handle, error) {
+	var h *netlink.Handle
+	err := inNS(fd, func() error {
+		var err error
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+		return err
+	})
+	return h, err
 }
 
 // checkCapable tells plainly why cells cannot be made here.

@@ -87,6 +87,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts workers.Options) (sum
 		}
 	}
 	fs := c.newFaults(sc)
+	defer fs.stop() // before Close (defers run last-in first-out), also on panic
 	opts.Cell = c.workersCell(fs.started)
 	sum, err = workers.Run(ctx, sc, opts)
 	fs.stop()

@@ -135,9 +135,18 @@ func yamlProblem(name string, err error) Problem {
 }
 
 type decoder struct {
+	// root names the document in messages ("the scenario" when empty).
+	root     string
 	file     string
 	pos      map[string]*yaml.Node // field path → value node
 	problems Problems
+}
+
+func (d *decoder) rootName() string {
+	if d.root == "" {
+		return "the scenario"
+	}
+	return d.root
 }
 
 func (d *decoder) add(n *yaml.Node, path, msg string) {
@@ -236,7 +245,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 			seen[k.Value] = true
 			f, ok := fieldByName(v, k.Value)
 			if !ok {
-				d.add(k, sub, fmt.Sprintf("unknown key %q in %s (allowed: %s)", k.Value, labelOr(path, "the scenario"), strings.Join(fieldNames(v.Type()), ", ")))
+				d.add(k, sub, fmt.Sprintf("unknown key %q in %s (allowed: %s)", k.Value, labelOr(path, d.rootName()), strings.Join(fieldNames(v.Type()), ", ")))
 				continue
 			}
 			d.decode(val, f, sub, depth+1)

@@ -92,7 +92,7 @@ func ParseSweep(name string, data []byte) (*Sweep, []Point, error) {
 		return nil, nil, Problems{{File: name, Line: root.Line, Column: root.Column, Msg: "a sweep is a mapping of keys (name, base or scenario, axes, repetitions)"}}
 	}
 	sw := Sweep{Repetitions: 1}
-	d := &decoder{file: name, pos: map[string]*yaml.Node{"": root}}
+	d := &decoder{root: "the sweep", file: name, pos: map[string]*yaml.Node{"": root}}
 	d.decode(root, reflect.ValueOf(&sw).Elem(), "", 0)
 	if len(d.problems) > 0 {
 		return nil, nil, d.problems

@@ -107,3 +107,20 @@ func TestShippedSweepsValid(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseSweep: any input gives a sweep or Problems, never a panic.
+func FuzzParseSweep(f *testing.F) {
+	f.Add([]byte("name: s\nscenario: {name: b, kind: port-exhaustion}\naxes:\n  - path: socket.sndbuf\n    values: [2048, 4096]\n"))
+	f.Add([]byte("name: s\nscenario: x\naxes:\n  - path: cell.client.sysctls.net.ipv4.tcp_fin_timeout\n    values: [{a: 1}]\n"))
+	f.Add([]byte("axes: [{path: cell, values: [[1]]}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, pts, err := ParseSweep("f.yaml", data)
+		var ps Problems
+		if err != nil && !errors.As(err, &ps) {
+			t.Fatalf("error %v (%T) is not Problems", err, err)
+		}
+		if err == nil && len(pts) == 0 {
+			t.Fatal("a valid sweep with no points")
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -142,8 +143,25 @@ func checkCapable() error {
 	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
 		return fmt.Errorf("%w: /proc/self/ns/net: %v", ErrUnsupported, err)
 	}
-	return nil
+	probeOnce.Do(func() {
+		// Root in a container may still be refused namespaces: try one
+		// (unnamed, on a throw-away thread; it vanishes with the thread).
+		errc := make(chan error, 1)
+		go func() {
+			runtime.LockOSThread()
+			errc <- unix.Unshare(unix.CLONE_NEWNET)
+		}()
+		if err := <-errc; err != nil {
+			probeErr = fmt.Errorf("%w: creating a network namespace failed: %v", ErrUnsupported, err)
+		}
+	})
+	return probeErr
 }
+
+var (
+	probeOnce sync.Once
+	probeErr  error
+)
 
 // makeNamed creates a network namespace bind-mounted at /run/netns/name,
 // as `ip netns add` does, and returns an fd for it. The namespace is made

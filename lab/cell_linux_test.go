@@ -387,3 +387,31 @@ cell:
 		}
 	}
 }
+
+// TestShippedPortRangeCell runs scenarios.d/port-range-cell.yaml as
+// shipped: Windows' MaxUserPort default range (1025-5000, 3976 ports) set
+// in the client namespace; EADDRNOTAVAIL once it is used up.
+func TestShippedPortRangeCell(t *testing.T) {
+	needCells(t)
+	sc, err := scenarios.LoadFile("../scenarios.d/port-range-cell.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Run(context.Background(), sc, workers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := sum.TimeToFailure
+	if f == nil || f.Class != workers.ClassEADDRNOTAVAIL || f.Code != 99 {
+		t.Fatalf("time to failure = %+v, want eaddrnotavail (99)", f)
+	}
+	if got := f.OKBefore; got < 3974 || got > 3978 {
+		t.Errorf("connects before failure = %d, want about 3976 (ports 1025-5000)", got)
+	}
+	if got, want := sum.Cell.Sysctls["client"]["net.ipv4.tcp_tw_reuse"], "0"; got != want {
+		t.Errorf("client tcp_tw_reuse = %q, want %q", got, want)
+	}
+	if sum.Status != workers.StatusPassed {
+		t.Errorf("status = %s, want passed (expect.failure: required); unmet %v", sum.Status, sum.Unmet)
+	}
+}

@@ -165,7 +165,9 @@ func ParseSweep(name string, data []byte) (*Sweep, []Point, error) {
 			if v.Kind == yaml.ScalarNode {
 				pt.Values = append(pt.Values, v.Value)
 			} else {
-				b, _ := yaml.Marshal(v)
+				flow := deepCopy(v)
+				setFlow(flow)
+				b, _ := yaml.Marshal(flow)
 				pt.Values = append(pt.Values, strings.TrimSpace(string(b)))
 			}
 		}
@@ -304,4 +306,12 @@ func deepCopy(n *yaml.Node) *yaml.Node {
 		c.Content[i] = deepCopy(e)
 	}
 	return &c
+}
+
+// setFlow makes a value print on one line ({rate: 1mbit, burst: 1600}).
+func setFlow(n *yaml.Node) {
+	n.Style |= yaml.FlowStyle
+	for _, c := range n.Content {
+		setFlow(c)
+	}
 }

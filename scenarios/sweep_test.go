@@ -30,6 +30,15 @@ axes:
     values: [2048, 4096, 8192]
 repetitions: 2
 `
+	mapAxis := `name: shaping
+base: base.yaml
+axes:
+  - path: cell.shaping
+    values:
+      - rate: 1mbit
+        burst: 1600
+        limit: 1600
+`
 	sw, pts, err := ParseSweep(filepath.Join(dir, "s.sweep.yaml"), []byte(src))
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +62,17 @@ repetitions: 2
 	}
 	if got, want := pts[0].Scenario.Load.Workers, 1; got != want {
 		t.Errorf("base value load.workers = %d, want %d (kept from the base)", got, want)
+	}
+	// A mapping value is shown on one line.
+	_, pts, err = ParseSweep(filepath.Join(dir, "m.sweep.yaml"), []byte(mapAxis))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pts[0].Values[0], "{rate: 1mbit, burst: 1600, limit: 1600}"; got != want {
+		t.Errorf("mapping value shown as %q, want %q", got, want)
+	}
+	if sh := pts[0].Scenario.Cell.Shaping; sh == nil || sh.Burst != 1600 {
+		t.Errorf("shaping = %+v, want burst 1600", sh)
 	}
 }
 

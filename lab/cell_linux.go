@@ -422,3 +422,7 @@ func closeFD(fd int) error { return unix.Close(fd) }
 func (c *Cell) inClient(fn func()) error {
 	return c.InClient(func() error { fn(); return nil })
 }
+
+// ClientNSPath is the client namespace's path (/run/netns/NAME), which
+// setns(2), ip netns exec and namespace-aware samplers accept.
+func (c *Cell) ClientNSPath() string { return filepath.Join(netnsDir, c.ClientNS) }

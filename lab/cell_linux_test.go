@@ -415,3 +415,28 @@ func TestShippedPortRangeCell(t *testing.T) {
 		t.Errorf("status = %s, want passed (expect.failure: required); unmet %v", sum.Status, sum.Unmet)
 	}
 }
+
+// TestHostStateHook: the hook gets the client namespace's path while the
+// cell exists, its sampler is used for the run and closed after it.
+func TestHostStateHook(t *testing.T) {
+	needCells(t)
+	sc := parse(t, "name: hk\nkind: port-exhaustion\nload: {workers: 1}\nstop: {max_ops: 20}\ncell: {}\n")
+	var path string
+	var samples, closed int
+	_, err := RunWith(context.Background(), sc, workers.Options{}, Hooks{HostState: func(ns string) (func() any, func(), error) {
+		path = ns
+		if _, err := os.Stat(ns); err != nil {
+			t.Errorf("client namespace %s does not exist when the hook runs: %v", ns, err)
+		}
+		return func() any { samples++; return nil }, func() { closed++ }, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(path, "/run/netns/nb-") || !strings.HasSuffix(path, "-c") {
+		t.Errorf("hook got %q, want /run/netns/nb-…-c", path)
+	}
+	if samples == 0 || closed != 1 {
+		t.Errorf("samples %d, closed %d; want some and 1", samples, closed)
+	}
+}

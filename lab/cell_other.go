@@ -38,3 +38,6 @@ func Cleanup(force bool) ([]string, error) { return nil, nil }
 func checkCapable() error { return ErrUnsupported }
 
 func (c *Cell) inClient(fn func()) error { return ErrUnsupported }
+
+// ClientNSPath is empty: there are no cells here.
+func (c *Cell) ClientNSPath() string { return "" }

@@ -56,7 +56,22 @@ func ownerPID(name string) (int, bool) {
 // removes the cell before returning — also when the run fails, ctx is
 // cancelled or something panics. The summary's Cell field describes the
 // cell. sc must have a cell section.
-func Run(ctx context.Context, sc *scenarios.Scenario, opts workers.Options) (sum *workers.Summary, err error) {
+func Run(ctx context.Context, sc *scenarios.Scenario, opts workers.Options) (*workers.Summary, error) {
+	return RunWith(ctx, sc, opts, Hooks{})
+}
+
+// Hooks are optional extras of a run in a cell.
+type Hooks struct {
+	// HostState, when set, is called once the cell exists with the path of
+	// its client namespace (/run/netns/nb-…-c), e.g. to open a host-state
+	// sampler there (hoststate.New(hoststate.Options{NetNS: path})). The
+	// sample function it returns replaces Options.HostState for the run;
+	// closeFn is called after the run, before the cell is removed.
+	HostState func(clientNS string) (sample func() any, closeFn func(), err error)
+}
+
+// RunWith is Run with hooks.
+func RunWith(ctx context.Context, sc *scenarios.Scenario, opts workers.Options, hooks Hooks) (sum *workers.Summary, err error) {
 	if sc.Cell == nil {
 		return nil, fmt.Errorf("scenario %s has no cell section", sc.Name)
 	}
@@ -73,7 +88,16 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts workers.Options) (sum
 			err = fmt.Errorf("remove cell %s: %w", c.Name, cerr)
 		}
 	}()
-	if hs := opts.HostState; hs != nil {
+	if hooks.HostState != nil {
+		sample, closeFn, err := hooks.HostState(c.ClientNSPath())
+		if err != nil {
+			return nil, fmt.Errorf("cell %s: host state: %w", c.Name, err)
+		}
+		if closeFn != nil {
+			defer closeFn() // runs before the cell's Close (last in, first out)
+		}
+		opts.HostState = sample
+	} else if hs := opts.HostState; hs != nil {
 		// Sample host state inside the cell: the client side's sockets and
 		// counters. Per-namespace files must be read through
 		// /proc/thread-self/net (or /proc/sys/net), not /proc/self/net,

@@ -58,6 +58,21 @@ func Create(root, name string, sc *scenarios.Scenario, now time.Time) (*Run, err
 		}
 		dir = fmt.Sprintf("%s-%d", base, i)
 	}
+	return open(dir, sc)
+}
+
+// CreateDir makes the run directory dir itself (its parent must exist; dir
+// must not), writes the resolved scenario and opens the timeline and
+// summary files. Sweeps use it to place each run inside the sweep's
+// directory.
+func CreateDir(dir string, sc *scenarios.Scenario) (*Run, error) {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("results directory: %w", err)
+	}
+	return open(dir, sc)
+}
+
+func open(dir string, sc *scenarios.Scenario) (*Run, error) {
 	b, err := yaml.Marshal(sc)
 	if err != nil {
 		return nil, fmt.Errorf("encode scenario: %w", err)

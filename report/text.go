@@ -5,6 +5,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -37,6 +38,24 @@ func Text(w io.Writer, s *workers.Summary) error {
 	}
 	if l, ok := s.Latency["connect"]; ok && l.Count > 0 {
 		fmt.Fprintf(tw, "connect\tp50 %s, p90 %s, p99 %s, max %s (%d)\n", us(l.P50), us(l.P90), us(l.P99), us(l.Max), l.Count)
+	}
+	if c := s.Cell; c != nil {
+		fmt.Fprintf(tw, "cell\t%s: client %s, target %s; set up in %.1f ms\n", c.Name, c.ClientAddr, c.TargetAddr, c.SetupMs)
+		for _, side := range []string{"client", "target"} {
+			for _, n := range sortedKeys(c.Sysctls[side]) {
+				fmt.Fprintf(tw, "\t%s %s = %s\n", side, n, c.Sysctls[side][n])
+			}
+		}
+		if c.Shaping != "" {
+			fmt.Fprintf(tw, "\t%s\n", c.Shaping)
+		}
+		for _, f := range c.Faults {
+			res := "injected"
+			if f.Error != "" {
+				res = "failed: " + f.Error
+			}
+			fmt.Fprintf(tw, "\tfault %s at %s: %s\n", f.Action, secs(f.AtSec), res)
+		}
 	}
 	fmt.Fprintf(tw, "peak open\t%d connections\n", s.PeakOpen)
 	if p := s.PortExhaustion; p != nil {
@@ -164,4 +183,13 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
 }

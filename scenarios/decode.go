@@ -135,9 +135,18 @@ func yamlProblem(name string, err error) Problem {
 }
 
 type decoder struct {
+	// root names the document in messages ("the scenario" when empty).
+	root     string
 	file     string
 	pos      map[string]*yaml.Node // field path → value node
 	problems Problems
+}
+
+func (d *decoder) rootName() string {
+	if d.root == "" {
+		return "the scenario"
+	}
+	return d.root
 }
 
 func (d *decoder) add(n *yaml.Node, path, msg string) {
@@ -169,7 +178,10 @@ func (d *decoder) addAt(path, msg string) {
 	}
 }
 
-var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+var (
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+	yamlNodeType    = reflect.TypeFor[yaml.Node]()
+)
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) {
 	if depth > maxDepth {
@@ -191,9 +203,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		d.decode(n, v.Elem(), path, depth)
 		return
 	}
+	if v.Type() == yamlNodeType {
+		v.Set(reflect.ValueOf(*deepCopy(n)))
+		return
+	}
 	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {
 		if n.Kind != yaml.ScalarNode {
-			d.add(n, path, fmt.Sprintf("%s: want a duration like 500ms, 5s or 2m, got %s", label(path), nodeKind(n)))
+			want := "a duration like 500ms, 5s or 2m"
+			if w, ok := v.Addr().Interface().(interface{ want() string }); ok {
+				want = w.want()
+			}
+			d.add(n, path, fmt.Sprintf("%s: want %s, got %s", label(path), want, nodeKind(n)))
 			return
 		}
 		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
@@ -225,11 +245,38 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 			seen[k.Value] = true
 			f, ok := fieldByName(v, k.Value)
 			if !ok {
-				d.add(k, sub, fmt.Sprintf("unknown key %q in %s (allowed: %s)", k.Value, labelOr(path, "the scenario"), strings.Join(fieldNames(v.Type()), ", ")))
+				d.add(k, sub, fmt.Sprintf("unknown key %q in %s (allowed: %s)", k.Value, labelOr(path, d.rootName()), strings.Join(fieldNames(v.Type()), ", ")))
 				continue
 			}
 			d.decode(val, f, sub, depth+1)
 		}
+	case reflect.Map:
+		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+			v.Set(reflect.MakeMap(v.Type()))
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			d.add(n, path, fmt.Sprintf("%s: want a mapping of names to values, got %s", label(path), nodeKind(n)))
+			return
+		}
+		out := reflect.MakeMap(v.Type())
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				d.add(k, path, fmt.Sprintf("%s: keys must be plain names, got %s", label(path), nodeKind(k)))
+				continue
+			}
+			sub := joinPath(path, k.Value)
+			key := reflect.ValueOf(k.Value).Convert(v.Type().Key())
+			if out.MapIndex(key).IsValid() {
+				d.add(k, sub, fmt.Sprintf("key %q is given twice", sub))
+				continue
+			}
+			e := reflect.New(v.Type().Elem()).Elem()
+			d.decode(val, e, sub, depth+1)
+			out.SetMapIndex(key, e)
+		}
+		v.Set(out)
 	case reflect.Slice:
 		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 			v.Set(reflect.MakeSlice(v.Type(), 0, 0))

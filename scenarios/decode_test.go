@@ -85,10 +85,21 @@ func TestInvalidFiles(t *testing.T) {
 		{"udp-sink-tcp-kind.yaml", []string{
 			`4:12: target.builtin: udp-sink receives UDP and serves kind udp-push only`,
 			`6:3: udp_push applies to kind udp-push only, this scenario is kind port-exhaustion`}},
+		// A cell sets only sysctls its namespaces own: host-global ones name the VM lab.
+		{"cell-global-sysctl.yaml", []string{
+			`6:25: cell.client.sysctls: net.ipv4.tcp_mem is host-global (one value for the whole machine, absent or read-only inside a network namespace): a cell cannot vary it and nobufs never writes the host's; the VM lab (a guest with its own kernel and RAM) is the way to vary it`,
+			`7:23: cell.client.sysctls: "kernel.pid_max" is not a network-namespace sysctl; a cell sets only net.* sysctls its namespaces own, written with dots (net.ipv4.tcp_fin_timeout)`}},
+		// A cell runs the built-in target; an external address cannot be reached from it.
+		{"cell-address.yaml", []string{`4:12: target.address cannot be used with cell: a cell runs the built-in target in its target namespace and sends the load there`}},
+		// Shaping and faults.
+		{"cell-shaping.yaml", []string{
+			`4:19: cell.shaping.rate "1 megabit": want a rate such as 1mbit, 500kbit or 8000bit`,
+			`4:37: cell.shaping.burst: 10 is out of range (allowed: 1000–67108864)`,
+			`6:24: cell.faults[0].action: "unplug" is not allowed (allowed: link-down, link-delete, route-blackhole, route-unreachable, route-prohibit, nft-drop, nft-reject, target-kill)`}},
 		// Keys given twice; aliases.
 		{"duplicate.yaml", []string{`2:1: key "name" is given twice`}},
 		{"alias.yaml", []string{
-			`1:1: unknown key "base" in the scenario (allowed: name, description, kind, target, load, socket, limits, stop, failure, expect, port_exhaustion, churn, half_open, dead_peer, udp_push)`,
+			`1:1: unknown key "base" in the scenario (allowed: name, description, kind, target, load, socket, limits, stop, failure, expect, cell, port_exhaustion, churn, half_open, dead_peer, udp_push)`,
 			`5:7: aliases (*name) are not allowed in scenario files; write the value out`}},
 	}
 	for _, tt := range tests {

@@ -107,6 +107,8 @@ type Scenario struct {
 	Stop    Stop    `yaml:"stop" json:"stop"`
 	Failure Failure `yaml:"failure" json:"failure"`
 	Expect  Expect  `yaml:"expect" json:"expect"`
+	// Cell, when set, runs the scenario inside a lab cell (docs/lab.md).
+	Cell *Cell `yaml:"cell,omitempty" json:"cell,omitempty"`
 
 	// PortExhaustion holds the settings of kind port-exhaustion.
 	PortExhaustion *PortExhaustion `yaml:"port_exhaustion,omitempty" json:"port_exhaustion,omitempty"`

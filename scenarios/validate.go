@@ -102,6 +102,10 @@ var Bounds = map[string]Bound{
 	"dead_peer.reaper.max_queued":  {Min: 1024, Max: 1 << 40, ZeroOK: true},
 	"dead_peer.reaper.every":       {Min: 10 * ms, Max: 10 * sec, Duration: true},
 	"udp_push.size":                {Min: 1, Max: 65507},
+	"cell.shaping.rate":            {Min: 8000, Max: 1e10},
+	"cell.shaping.burst":           {Min: 1000, Max: 64 << 20},
+	"cell.shaping.limit":           {Min: 1, Max: 64 << 20},
+	"cell.faults[].at":             {Min: 0, Max: 24 * 3600 * sec, Duration: true},
 }
 
 // Enums holds the allowed values of every field that takes one of a set of
@@ -115,6 +119,7 @@ var Enums = map[string][]string{
 	"expect.failure":              {ExpectAny, ExpectRequired, ExpectForbidden},
 	"port_exhaustion.method":      {PortMethodAuto, PortMethodOption, PortMethodBind},
 	"port_exhaustion.close_first": {CloseClient, CloseServer},
+	"cell.faults[].action":        FaultActions,
 }
 
 type fieldError struct{ path, msg string }
@@ -224,6 +229,10 @@ func validate(s *Scenario) []fieldError {
 	}
 	if len(s.Failure.Classes) == 0 && s.Expect.Failure == ExpectRequired {
 		v.add("expect.failure", "expect.failure: required needs at least one entry in failure.classes")
+	}
+
+	if s.Cell != nil {
+		validateCell(&v, s)
 	}
 
 	// Kind-specific sections: only the one of the scenario's kind.

@@ -44,6 +44,9 @@ type Options struct {
 	// goroutine; what it returns is written as the sample's "host" field
 	// (socket states, kernel counters… of the host or the lab cell).
 	HostState func() any
+	// Cell, when set, runs the target and the load inside a lab cell
+	// (see Cell); package lab builds it.
+	Cell *Cell
 }
 
 // Progress is a live view of a run, for a progress line.
@@ -124,6 +127,7 @@ type runState struct {
 	workers []*Worker
 	// target is the built-in target of the run; nil for an external one.
 	target *Target
+	cell   *Cell
 
 	mu        sync.Mutex
 	ttf       *Failure
@@ -177,9 +181,20 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		Schema:   SchemaVersion,
 		Tool:     Tool{Name: "nobufs", Version: opts.ToolVersion},
 		Scenario: sc,
-		Settings: ReadSettings(),
 		Latency:  map[string]Latency{},
 		Socket:   SocketReport{Requested: sc.Socket},
+	}
+	cell := opts.Cell
+	var enterClient func() error
+	if cell != nil {
+		enterClient = cell.EnterClient
+		if sc.Target.Builtin == "" {
+			return nil, fmt.Errorf("cell %s: a cell runs the built-in target in its target namespace; target.address cannot be used in a cell", cell.Name)
+		}
+	}
+	// The settings in force are the client side's (the cell's when there is one).
+	if err := onThreadIn(enterClient, func() { sum.Settings = ReadSettings() }); err != nil {
+		return nil, fmt.Errorf("cell %s: client side: %w", cell.Name, err)
 	}
 
 	if runtime.GOOS != "linux" && sc.Socket.UserTimeout > 0 {
@@ -197,7 +212,11 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	var tgt *Target
 	addr := sc.Target.Address
 	if sc.Target.Builtin != "" {
-		tgt, err = StartTargetWith(sc.Target.Builtin, sc.Target.Listen, TargetOptionsFor(sc))
+		if cell != nil {
+			tgt, err = startCellTarget(cell, sc.Target, TargetOptionsFor(sc))
+		} else {
+			tgt, err = StartTargetWith(sc.Target.Builtin, sc.Target.Listen, TargetOptionsFor(sc))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("start built-in target %s: %w", sc.Target.Builtin, err)
 		}
@@ -211,11 +230,14 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		sum.Target = TargetInfo{Mode: "external", Address: addr}
 	}
 
-	rs := &runState{sc: sc, failSet: map[Class]bool{}, target: tgt}
+	rs := &runState{sc: sc, failSet: map[Class]bool{}, target: tgt, cell: cell}
 	for _, c := range sc.Failure.Classes {
 		rs.failSet[Class(c)] = true
 	}
-	k, err := newKind(sc, addr, rs)
+	var k kind
+	if err := onThreadIn(enterClient, func() { k, err = newKind(sc, addr, rs) }); err != nil {
+		return nil, fmt.Errorf("cell %s: client side: %w", cell.Name, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -295,6 +317,23 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	defer durTimer.Stop()
 
 	var g errgroup.Group
+	// In a cell each worker goroutine runs on its own thread inside the
+	// client side for the whole run and exits without unlocking it, so the
+	// runtime discards the thread (see Cell).
+	var enterErr error
+	var enterOnce sync.Once
+	enter := func() bool {
+		if enterClient == nil {
+			return true
+		}
+		runtime.LockOSThread()
+		if err := enterClient(); err != nil {
+			enterOnce.Do(func() { enterErr = err })
+			stop(StopError)
+			return false
+		}
+		return true
+	}
 	claim := func() (uint64, bool) {
 		idx := rs.issued.Add(1)
 		if idx > sc.Stop.MaxOps {
@@ -313,6 +352,11 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		for _, w := range rs.workers {
 			g.Go(func() error {
 				ready.Done()
+				if !enter() {
+					for range work {
+					}
+					return nil
+				}
 				for range work {
 					idx, ok := claim()
 					if !ok {
@@ -332,6 +376,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	} else {
 		for _, w := range rs.workers {
 			g.Go(func() error {
+				if !enter() {
+					return nil
+				}
 				for runCtx.Err() == nil && !draining() {
 					idx, ok := claim()
 					if !ok {
@@ -344,6 +391,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		}
 	}
 
+	if cell != nil && cell.Started != nil {
+		cell.Started(tgt)
+	}
 	samplerDone := make(chan struct{})
 	workersDone := make(chan struct{})
 	smp := &sampler{rs: rs, tl: tl, kind: k, hostState: opts.HostState, progress: opts.Progress, prevErrs: map[ErrorKey]*errStat{}}
@@ -365,6 +415,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	close(workersDone)
 	<-samplerDone
 
+	if enterErr != nil {
+		return nil, fmt.Errorf("cell %s: worker cannot enter the client side: %w", cell.Name, enterErr)
+	}
 	elapsed := time.Since(rs.start)
 	sum.Ended = time.Now().UTC()
 	reasonMu.Lock()

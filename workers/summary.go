@@ -82,6 +82,8 @@ type Summary struct {
 	Prediction *Prediction     `json:"prediction,omitempty"`
 	DeadPeer   *DeadPeerReport `json:"dead_peer,omitempty"`
 	UDPPush    *UDPReport      `json:"udp_push,omitempty"`
+	// Cell describes the lab cell the run ran in (nil: on the host).
+	Cell *CellReport `json:"cell,omitempty"`
 	// Errs notes problems of the harness itself that did not stop the run.
 	Notes []string `json:"notes,omitempty"`
 }

@@ -186,22 +186,37 @@ func (t *Target) Stats() (accepted uint64, errs []ErrorCount) {
 // Close stops accepting, closes every connection and waits for the
 // goroutines serving them. It is safe to call more than once.
 func (t *Target) Close() {
-	t.closeOnce.Do(func() {
-		t.mu.Lock()
-		t.closed = true
-		close(t.done)
-		if t.pc != nil {
-			_ = t.pc.Close()
-		}
-		for _, ln := range t.lns {
-			_ = ln.Close()
-		}
-		for c := range t.conns {
-			_ = c.Close()
-		}
-		t.mu.Unlock()
-	})
+	t.closeOnce.Do(func() { t.shutdown(false) })
 	t.wg.Wait()
+}
+
+// Kill stops the target as if its process had been killed: the listener
+// closes and every open connection is reset (SO_LINGER 0, so the peer gets
+// an RST, as the kernel does for a dead process's sockets). The lab's
+// target-kill fault uses it, since built-in targets run in-process.
+// Close after Kill is a no-op.
+func (t *Target) Kill() {
+	t.closeOnce.Do(func() { t.shutdown(true) })
+	t.wg.Wait()
+}
+
+func (t *Target) shutdown(reset bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closed = true
+	close(t.done)
+	if t.pc != nil {
+		_ = t.pc.Close()
+	}
+	for _, ln := range t.lns {
+		_ = ln.Close()
+	}
+	for c := range t.conns {
+		if tc, ok := c.(*net.TCPConn); ok && reset {
+			_ = tc.SetLinger(0)
+		}
+		_ = c.Close()
+	}
 }
 
 func (t *Target) recordErr(phase Phase, err error) {

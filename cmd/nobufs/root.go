@@ -39,6 +39,8 @@ timeline.ndjson (one line a second) and summary.json.`,
 		newValidateCmd(st),
 		newTargetCmd(st),
 		newDoctorCmd(st),
+		newSweepCmd(st),
+		newLabCmd(st),
 		newVersionCmd(st),
 		newReportCmd(st),
 	)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nobufs/nobufs/doctor"
 	"github.com/nobufs/nobufs/hoststate"
+	"github.com/nobufs/nobufs/lab"
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/scenarios"
@@ -115,6 +116,11 @@ func runRun(ctx context.Context, o *runOptions) error {
 		return err
 	}
 	for i, sc := range scs {
+		if sc.Cell != nil {
+			if err := lab.Check(); err != nil {
+				return &exitError{code: exitInternal, err: fmt.Errorf("%s: %w", o.files[i], err)}
+			}
+		}
 		if sc.Target.Address != "" {
 			if err := workers.CheckTarget(sc.Target.Address, sc.Target.Allow, allow); err != nil {
 				return fmt.Errorf("%s: %w", o.files[i], err)
@@ -173,17 +179,34 @@ func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []
 		ToolVersion:  version,
 		SampleEvery:  o.sample,
 	}
-	if o.hostState {
-		hs, err := hoststate.New(hoststate.Options{})
-		if err != nil {
-			return nil, run.Dir, &exitError{code: exitInternal, err: fmt.Errorf("host state: %w", err)}
-		}
-		defer hs.Close()
-		wopts.HostState = func() any { return hs.Sample() }
-	}
 	pl := newProgressLine(o.st, o.quiet, sc.Name)
 	wopts.Progress = pl.update
-	sum, err := workers.Run(ctx, sc, wopts)
+	var sum *workers.Summary
+	switch {
+	case sc.Cell != nil:
+		var hooks lab.Hooks
+		if o.hostState {
+			// Sampled inside the cell's client namespace, not the host's.
+			hooks.HostState = func(clientNS string) (func() any, func(), error) {
+				hs, err := hoststate.New(hoststate.Options{NetNS: clientNS})
+				if err != nil {
+					return nil, nil, err
+				}
+				return func() any { return hs.Sample() }, func() { hs.Close() }, nil
+			}
+		}
+		sum, err = lab.RunWith(ctx, sc, wopts, hooks)
+	default:
+		if o.hostState {
+			hs, err := hoststate.New(hoststate.Options{})
+			if err != nil {
+				return nil, run.Dir, &exitError{code: exitInternal, err: fmt.Errorf("host state: %w", err)}
+			}
+			defer hs.Close()
+			wopts.HostState = func() any { return hs.Sample() }
+		}
+		sum, err = workers.Run(ctx, sc, wopts)
+	}
 	pl.clear()
 	if err != nil {
 		return nil, run.Dir, err

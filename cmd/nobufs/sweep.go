@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nobufs/nobufs/lab"
+	"github.com/nobufs/nobufs/report"
+	"github.com/nobufs/nobufs/sweep"
+	"github.com/nobufs/nobufs/workers"
+)
+
+func newSweepCmd(st *state) *cobra.Command {
+	var (
+		out, resume string
+		quiet       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "sweep FILE | --resume DIR",
+		Short: "Run a scenario across values of its settings, repeatedly, and tabulate time-to-failure",
+		Long: `Sweep reads a sweep file (docs/lab.md): a base scenario, axes of values for
+its fields (sysctls of a lab cell, socket options, limits, shaping…) and a
+number of repetitions. Every point × repetition runs in a fresh run — a
+fresh lab cell when the scenario has a cell section (needs root).
+
+Results go to results/<sweep>/<UTC timestamp>/ (or under --out): plan.json,
+runs/pNNN-rN/ (each run's own results), and summary.json and summary.csv
+with, per point, time-to-failure median/min/max, the failure class and code
+and the operations before it. The table is printed at the end.
+
+An interrupted sweep (SIGINT) keeps what finished; --resume DIR runs the
+rest without redoing finished runs.
+
+Exit status: 0 done, 2 bad input, 3 internal or environment error (e.g. a
+cell without root), 130 interrupted.`,
+		Example: `  nobufs sweep scenarios.d/sweeps/port-range.sweep.yaml
+  nobufs sweep --resume results/port-range/20260101T120000Z`,
+		Args: func(c *cobra.Command, args []string) error {
+			if (resume == "") == (len(args) == 0) || len(args) > 1 {
+				return usageError("give one sweep FILE, or --resume DIR")
+			}
+			return nil
+		},
+		ValidArgsFunction: yamlFiles,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runSweep(c.Context(), st, args, out, resume, quiet)
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "results", "directory to put results under")
+	cmd.Flags().StringVar(&resume, "resume", "", "resume the interrupted sweep in this directory")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the table")
+	return cmd
+}
+
+func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool) error {
+	opts := sweep.Options{Run: workers.Options{ToolVersion: version}}
+	if !quiet {
+		opts.Done = func(point, rep int, s *workers.Summary, dir string) {
+			ttf := "no failure"
+			if f := s.TimeToFailure; f != nil {
+				ttf = fmt.Sprintf("%s at %.3fs after %d ok", f.Class, f.AtSec, f.OKBefore)
+			}
+			fmt.Fprintf(st.stdout, "point %d rep %d: %s, %s (%s)\n", point, rep, s.Status, ttf, dir)
+		}
+	}
+	var (
+		sum *report.SweepSummary
+		dir = resume
+		err error
+	)
+	if resume != "" {
+		sum, err = sweep.Resume(ctx, resume, opts)
+	} else {
+		sum, dir, err = sweep.Start(ctx, args[0], out, time.Now(), opts)
+	}
+	if sum != nil {
+		if terr := report.SweepTable(st.stdout, sum); terr != nil {
+			return terr
+		}
+		fmt.Fprintf(st.stdout, "results  %s\n", dir)
+	}
+	if err != nil {
+		if errors.Is(err, lab.ErrNeedRoot) || errors.Is(err, lab.ErrUnsupported) {
+			return &exitError{code: exitInternal, err: err}
+		}
+		return err
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(st.stderr, "nobufs: sweep interrupted; resume with: nobufs sweep --resume %s\n", dir)
+		return silentExit(exitInterrupted)
+	}
+	return nil
+}
+
+func newLabCmd(st *state) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "Manage lab cells (network namespaces made for runs)",
+	}
+	var force bool
+	cleanup := &cobra.Command{
+		Use:   "cleanup",
+		Short: "Remove what crashed runs left: namespaces and veths named nb-<pid>-…",
+		Long: `Cleanup removes the named network namespaces (/run/netns/nb-<pid>-<n>-c|t)
+and host veth interfaces (nb<pid>-<n>c|t) that lab cells of a nobufs process
+no longer running left behind. Nothing else is touched; cells of a process
+still running are kept unless --force. Needs root.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			removed, err := lab.Cleanup(force)
+			for _, r := range removed {
+				fmt.Fprintf(st.stdout, "removed %s\n", r)
+			}
+			if err != nil {
+				return &exitError{code: exitInternal, err: err}
+			}
+			if len(removed) == 0 {
+				fmt.Fprintln(st.stdout, "nothing to remove")
+			}
+			return nil
+		},
+	}
+	cleanup.Flags().BoolVar(&force, "force", false, "also remove cells of nobufs processes that are still running")
+	cmd.AddCommand(cleanup)
+	return cmd
+}

@@ -1,0 +1,442 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/workers"
+)
+
+// needCells skips a test that needs cells where they cannot be made.
+func needCells(tb testing.TB) {
+	tb.Helper()
+	if err := checkCapable(); err != nil {
+		tb.Skipf("lab cells unavailable here: %v", err)
+	}
+}
+
+func readSysctl(tb testing.TB, name string) string {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc/sys", strings.ReplaceAll(name, ".", "/")))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+// netnsWithPrefix lists the named namespaces whose names start with prefix.
+func netnsWithPrefix(tb testing.TB, prefix string) []string {
+	tb.Helper()
+	entries, err := os.ReadDir(netnsDir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		tb.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func TestCellSysctlsStayInside(t *testing.T) {
+	needCells(t)
+	const name = "net.ipv4.ip_local_port_range"
+	host := readSysctl(t, name)
+	c, err := New(&scenarios.Cell{
+		Client: scenarios.CellSide{Sysctls: map[string]scenarios.SysctlValue{name: "40000 40099", "net.ipv4.tcp_fin_timeout": "7"}},
+		Target: scenarios.CellSide{Sysctls: map[string]scenarios.SysctlValue{"net.core.somaxconn": "16"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := netnsWithPrefix(t, c.Name+"-"); len(got) != 2 {
+		t.Errorf("namespaces of %s = %v, want the client's and the target's", c.Name, got)
+	}
+	var inClient, inTarget string
+	if err := c.InClient(func() error { inClient = readSysctl(t, name); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InTarget(func() error { inTarget = readSysctl(t, "net.core.somaxconn"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := inClient, "40000 40099"; got != want {
+		t.Errorf("client side %s = %q, want %q", name, got, want)
+	}
+	if got, want := inTarget, "16"; got != want {
+		t.Errorf("target side net.core.somaxconn = %q, want %q", got, want)
+	}
+	if got := readSysctl(t, name); got != host {
+		t.Errorf("host %s = %q after the cell set it, want it untouched (%q)", name, got, host)
+	}
+	if got, want := c.sysctls["client"]["net.ipv4.tcp_fin_timeout"], "7"; got != want {
+		t.Errorf("read-back tcp_fin_timeout = %q, want %q", got, want)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := netnsWithPrefix(t, c.Name+"-"); len(got) != 0 {
+		t.Errorf("after Close, namespaces %v remain", got)
+	}
+}
+
+func TestCellUnknownSysctlFailsClean(t *testing.T) {
+	needCells(t)
+	before := seq.Load()
+	_, err := New(&scenarios.Cell{Client: scenarios.CellSide{Sysctls: map[string]scenarios.SysctlValue{"net.ipv4.no_such_knob": "1"}}})
+	if err == nil {
+		t.Fatal("New with an unknown sysctl succeeded")
+	}
+	if !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("error = %v, want it to say the sysctl does not exist", err)
+	}
+	prefix := fmt.Sprintf("nb-%d-%d-", os.Getpid(), before)
+	if got := netnsWithPrefix(t, prefix); len(got) != 0 {
+		t.Errorf("a failed New left %v", got)
+	}
+}
+
+func parse(t *testing.T, src string) *scenarios.Scenario {
+	t.Helper()
+	sc, err := scenarios.Parse(t.Name()+".yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// TestRunPortRangeInCell: the cell's own port range, not the scenario's
+// socket option, bounds the connects.
+func TestRunPortRangeInCell(t *testing.T) {
+	needCells(t)
+	sc := parse(t, `name: cell-ports
+kind: port-exhaustion
+load: {workers: 1}
+stop: {duration: 10s}
+failure: {classes: [eaddrnotavail]}
+expect: {failure: required}
+cell:
+  client:
+    sysctls:
+      net.ipv4.ip_local_port_range: "40000 40049"
+`)
+	sum, err := Run(context.Background(), sc, workers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.TimeToFailure == nil {
+		t.Fatalf("no failure; summary status %s, ops %+v", sum.Status, sum.Ops)
+	}
+	if got, want := sum.TimeToFailure.Class, workers.ClassEADDRNOTAVAIL; got != want {
+		t.Errorf("failure class = %s, want %s", got, want)
+	}
+	// 50 ports; the first fails at #51 (give or take one in flight).
+	if got := sum.TimeToFailure.OKBefore; got < 45 || got > 50 {
+		t.Errorf("connects before failure = %d, want about 50 (the cell's range)", got)
+	}
+	if sum.Cell == nil || !strings.HasPrefix(sum.Target.Address, "10.9.") {
+		t.Errorf("target %q, cell %+v: want the load inside the cell", sum.Target.Address, sum.Cell)
+	}
+	if got, want := sum.Settings.Sysctls["net.ipv4.ip_local_port_range"], "40000 40049"; got != want {
+		t.Errorf("settings recorded port range %q, want the cell's %q", got, want)
+	}
+	if got := netnsWithPrefix(t, sum.Cell.Name+"-"); len(got) != 0 {
+		t.Errorf("after Run, namespaces %v remain", got)
+	}
+}
+
+// TestFaults: each fault turns connects into its errno (LAB.md §2).
+func TestFaults(t *testing.T) {
+	needCells(t)
+	tests := []struct {
+		action string
+		want   workers.Class
+		nft    bool
+	}{
+		{scenarios.FaultRouteBlackhole, workers.ClassEINVAL, false},
+		{scenarios.FaultRouteUnreachable, workers.ClassEHOSTUNREACH, false},
+		{scenarios.FaultRouteProhibit, workers.ClassEACCES, false},
+		{scenarios.FaultNftReject, workers.ClassECONNREFUSED, true},
+		// In-process target: closed listener, connects refused.
+		{scenarios.FaultTargetKill, workers.ClassECONNREFUSED, false},
+		// SYNs go unanswered: the connect runs into socket.connect_timeout.
+		{scenarios.FaultLinkDown, workers.ClassDeadline, false},
+		{scenarios.FaultNftDrop, workers.ClassDeadline, true},
+		// Both ends go: the client has no route any more.
+		{scenarios.FaultLinkDelete, workers.ClassENETUNREACH, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			if _, err := exec.LookPath("nft"); tt.nft && err != nil {
+				t.Skip("nft is not installed (apt-get install nftables)")
+			}
+			sc := parse(t, `name: fault
+kind: port-exhaustion
+load: {workers: 1}
+stop: {duration: 10s}
+port_exhaustion: {close_first: server}
+socket: {connect_timeout: 300ms}
+failure: {classes: [`+string(tt.want)+`]}
+expect: {failure: required}
+cell:
+  faults:
+    - {at: 100ms, action: `+tt.action+`}
+`)
+			sum, err := Run(context.Background(), sc, workers.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.TimeToFailure == nil {
+				t.Fatalf("no %s failure; errors %+v, faults %+v", tt.want, sum.Errors, sum.Cell.Faults)
+			}
+			if got := sum.TimeToFailure.Class; got != tt.want {
+				t.Errorf("failure class = %s, want %s", got, tt.want)
+			}
+			if len(sum.Cell.Faults) != 1 || sum.Cell.Faults[0].Error != "" {
+				t.Errorf("faults = %+v, want one injected without error", sum.Cell.Faults)
+			}
+			if sum.TimeToFailure.AtSec < sum.Cell.Faults[0].AtSec {
+				t.Errorf("failure at %.3fs before the fault at %.3fs", sum.TimeToFailure.AtSec, sum.Cell.Faults[0].AtSec)
+			}
+		})
+	}
+}
+
+func TestCleanupOnlyStale(t *testing.T) {
+	needCells(t)
+	// PID 4194305 is above Linux's PID_MAX_LIMIT: never a live process.
+	stale := []string{"nb-4194305-0-c", "nb-4194305-0-t"}
+	other := "nbx-keep-me"
+	for _, n := range append(stale, other) {
+		fd, err := makeNamed(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = closeFD(fd)
+	}
+	defer removeNamed(other)
+	live, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	removed, err := Cleanup(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range stale {
+		if got := netnsWithPrefix(t, n); len(got) != 0 {
+			t.Errorf("Cleanup left %s", n)
+		}
+		if !strings.Contains(strings.Join(removed, ","), n) {
+			t.Errorf("Cleanup's list %v does not name %s", removed, n)
+		}
+	}
+	if got := netnsWithPrefix(t, other); len(got) != 1 {
+		t.Errorf("Cleanup removed %s, which is not a cell's", other)
+	}
+	if got := netnsWithPrefix(t, live.Name+"-"); len(got) != 2 {
+		t.Errorf("Cleanup touched the live cell %s of this process: %v", live.Name, got)
+	}
+}
+
+// BenchmarkCellSetupTeardown measures New plus Close of a cell with one
+// sysctl per side — the per-run overhead of a sweep (goal: a median of at
+// most 50 ms) — and reports the median and the ratio to the same cell
+// built by running ip(8) (BenchmarkCellSetupTeardownIP's recipe, measured
+// in the same run): docs/lab.md gives the figures behind choosing netlink.
+func BenchmarkCellSetupTeardown(b *testing.B) {
+	needCells(b)
+	cfg := &scenarios.Cell{
+		Client: scenarios.CellSide{Sysctls: map[string]scenarios.SysctlValue{"net.ipv4.ip_local_port_range": "40000 40099"}},
+		Target: scenarios.CellSide{Sysctls: map[string]scenarios.SysctlValue{"net.core.somaxconn": "64"}},
+	}
+	var ds []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		c, err := New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Close(); err != nil {
+			b.Fatal(err)
+		}
+		ds = append(ds, time.Since(t0))
+	}
+	med := median(ds)
+	b.ReportMetric(float64(med.Microseconds())/1000, "median-ms")
+	if _, err := exec.LookPath("ip"); err == nil {
+		var ref []time.Duration
+		for i := range 5 {
+			t0 := time.Now()
+			if err := ipCell(fmt.Sprintf("nb-%d-%d", os.Getpid(), 900000+i)); err != nil {
+				b.Fatal(err)
+			}
+			ref = append(ref, time.Since(t0))
+		}
+		b.ReportMetric(float64(med)/float64(median(ref)), "ratio-to-ip")
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// ipCell builds and removes the same cell with ip(8), one command a step.
+func ipCell(name string) error {
+	c, t := name+"-c", name+"-t"
+	ci, ti := strings.ReplaceAll(name, "nb-", "nb")[:min(len(name)-1, 13)]+"c", strings.ReplaceAll(name, "nb-", "nb")[:min(len(name)-1, 13)]+"t"
+	steps := [][]string{
+		{"netns", "add", c}, {"netns", "add", t},
+		{"link", "add", ci, "netns", c, "type", "veth", "peer", "name", ti, "netns", t},
+		{"-n", c, "addr", "add", "10.9.0.1/24", "dev", ci}, {"-n", t, "addr", "add", "10.9.0.2/24", "dev", ti},
+		{"-n", c, "link", "set", ci, "up"}, {"-n", t, "link", "set", ti, "up"},
+		{"-n", c, "link", "set", "lo", "up"}, {"-n", t, "link", "set", "lo", "up"},
+		{"netns", "exec", c, "sysctl", "-qw", "net.ipv4.ip_local_port_range=40000 40099"},
+		{"netns", "exec", t, "sysctl", "-qw", "net.core.somaxconn=64"},
+		{"netns", "del", c}, {"netns", "del", t},
+	}
+	for _, s := range steps {
+		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
+			_ = exec.Command("ip", "netns", "del", c).Run()
+			_ = exec.Command("ip", "netns", "del", t).Run()
+			return fmt.Errorf("ip %s: %w: %s", strings.Join(s, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// TestShaping: the tbf qdisc is on the client's veth with the asked rate
+// and limit, as the kernel reports them back.
+func TestShaping(t *testing.T) {
+	needCells(t)
+	c, err := New(&scenarios.Cell{Shaping: &scenarios.Shaping{Rate: "1mbit", Burst: 1600, Limit: 1600}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	l, err := c.ch.LinkByName(c.ClientIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := c.ch.QdiscList(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tbf *netlink.Tbf
+	for _, q := range qs {
+		if q, ok := q.(*netlink.Tbf); ok {
+			tbf = q
+		}
+	}
+	if tbf == nil {
+		t.Fatalf("no tbf on %s; qdiscs %v", c.ClientIf, qs)
+	}
+	if got, want := tbf.Rate, uint64(125000); got != want {
+		t.Errorf("tbf rate = %d B/s, want %d (1mbit)", got, want)
+	}
+	if got, want := tbf.Limit, uint32(1600); got != want {
+		t.Errorf("tbf limit = %d, want %d", got, want)
+	}
+	if got := c.report(nil).Shaping; !strings.Contains(got, "tbf rate 1mbit burst 1600b limit 1600b") {
+		t.Errorf("report shaping = %q", got)
+	}
+}
+
+// TestHostStateInsideCell: Options.HostState is sampled inside the client
+// namespace, so per-namespace files show the cell's values.
+func TestHostStateInsideCell(t *testing.T) {
+	needCells(t)
+	sc := parse(t, `name: hs
+kind: port-exhaustion
+load: {workers: 1}
+stop: {max_ops: 20}
+cell:
+  client:
+    sysctls: {net.ipv4.tcp_fin_timeout: 13}
+`)
+	var seen []string
+	sum, err := Run(context.Background(), sc, workers.Options{HostState: func() any {
+		seen = append(seen, readSysctl(t, "net.ipv4.tcp_fin_timeout"))
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) == 0 || sum == nil {
+		t.Fatal("HostState was never called")
+	}
+	for _, v := range seen {
+		if v != "13" {
+			t.Errorf("HostState saw tcp_fin_timeout %q, want the cell's 13", v)
+		}
+	}
+}
+
+// TestShippedPortRangeCell runs scenarios.d/port-range-cell.yaml as
+// shipped: Windows' MaxUserPort default range (1025-5000, 3976 ports) set
+// in the client namespace; EADDRNOTAVAIL once it is used up.
+func TestShippedPortRangeCell(t *testing.T) {
+	needCells(t)
+	sc, err := scenarios.LoadFile("../scenarios.d/port-range-cell.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Run(context.Background(), sc, workers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := sum.TimeToFailure
+	if f == nil || f.Class != workers.ClassEADDRNOTAVAIL || f.Code != 99 {
+		t.Fatalf("time to failure = %+v, want eaddrnotavail (99)", f)
+	}
+	if got := f.OKBefore; got < 3974 || got > 3978 {
+		t.Errorf("connects before failure = %d, want about 3976 (ports 1025-5000)", got)
+	}
+	if got, want := sum.Cell.Sysctls["client"]["net.ipv4.tcp_tw_reuse"], "0"; got != want {
+		t.Errorf("client tcp_tw_reuse = %q, want %q", got, want)
+	}
+	if sum.Status != workers.StatusPassed {
+		t.Errorf("status = %s, want passed (expect.failure: required); unmet %v", sum.Status, sum.Unmet)
+	}
+}
+
+// TestHostStateHook: the hook gets the client namespace's path while the
+// cell exists, its sampler is used for the run and closed after it.
+func TestHostStateHook(t *testing.T) {
+	needCells(t)
+	sc := parse(t, "name: hk\nkind: port-exhaustion\nload: {workers: 1}\nstop: {max_ops: 20}\ncell: {}\n")
+	var path string
+	var samples, closed int
+	_, err := RunWith(context.Background(), sc, workers.Options{}, Hooks{HostState: func(ns string) (func() any, func(), error) {
+		path = ns
+		if _, err := os.Stat(ns); err != nil {
+			t.Errorf("client namespace %s does not exist when the hook runs: %v", ns, err)
+		}
+		return func() any { samples++; return nil }, func() { closed++ }, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(path, "/run/netns/nb-") || !strings.HasSuffix(path, "-c") {
+		t.Errorf("hook got %q, want /run/netns/nb-…-c", path)
+	}
+	if samples == 0 || closed != 1 {
+		t.Errorf("samples %d, closed %d; want some and 1", samples, closed)
+	}
+}

@@ -1,0 +1,43 @@
+//go:build !linux
+
+package lab
+
+import (
+	"time"
+
+	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/workers"
+)
+
+// Cell is a lab cell; on this system none can be made.
+type Cell struct {
+	Name     string
+	teardown time.Duration
+}
+
+// New returns ErrUnsupported: only Linux has network namespaces.
+func New(*scenarios.Cell) (*Cell, error) { return nil, ErrUnsupported }
+
+// Close does nothing.
+func (c *Cell) Close() error { return nil }
+
+func (c *Cell) workersCell(func(*workers.Target)) *workers.Cell { return nil }
+
+func (c *Cell) report([]workers.FaultReport) *workers.CellReport { return nil }
+
+type faults struct{}
+
+func (c *Cell) newFaults(*scenarios.Scenario) *faults { return &faults{} }
+func (*faults) started(*workers.Target)               {}
+func (*faults) stop()                                 {}
+func (*faults) report() []workers.FaultReport         { return nil }
+
+// Cleanup finds nothing to remove on this system.
+func Cleanup(force bool) ([]string, error) { return nil, nil }
+
+func checkCapable() error { return ErrUnsupported }
+
+func (c *Cell) inClient(fn func()) error { return ErrUnsupported }
+
+// ClientNSPath is empty: there are no cells here.
+func (c *Cell) ClientNSPath() string { return "" }

@@ -1,0 +1,126 @@
+// Package lab builds lab cells — a client network namespace and a target
+// network namespace joined by a veth pair, with their own sysctls, shaping
+// and faults — and runs scenarios inside them. A cell is made for one run
+// and removed after it, also on error, cancellation and panic; everything
+// it creates carries a run-unique name prefix (nb-<pid>-<n>) so that
+// Cleanup can remove what a crashed run left, and nothing else.
+//
+// Only Linux has cells; elsewhere New returns ErrUnsupported. Cells need
+// root (CAP_SYS_ADMIN and CAP_NET_ADMIN): without it New returns
+// ErrNeedRoot. docs/lab.md describes cells, their safety rules and sweeps.
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/workers"
+)
+
+// ErrNeedRoot is returned when cells cannot be made for want of privilege.
+var ErrNeedRoot = errors.New("lab cells need root (they create network namespaces and a veth pair); run as root, or remove the scenario's cell section to run on loopback")
+
+// ErrUnsupported is returned on systems without network namespaces.
+var ErrUnsupported = errors.New("lab cells need Linux network namespaces")
+
+// Prefix starts the name of everything a cell creates: namespaces are
+// nb-<pid>-<n>-c and nb-<pid>-<n>-t, the veth ends nb<pid>-<n>c and
+// nb<pid>-<n>t (interface names are limited to 15 bytes).
+const Prefix = "nb-"
+
+var (
+	nsNameRE   = regexp.MustCompile(`^nb-([0-9]+)-([0-9]+)-[ct]$`)
+	linkNameRE = regexp.MustCompile(`^nb([0-9]+)-([0-9]+)[ct]$`)
+)
+
+// ownerPID returns the PID encoded in a cell object's name, and whether
+// the name is one a cell makes.
+func ownerPID(name string) (int, bool) {
+	m := nsNameRE.FindStringSubmatch(name)
+	if m == nil {
+		m = linkNameRE.FindStringSubmatch(name)
+	}
+	if m == nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(m[1])
+	return pid, err == nil
+}
+
+// Run runs sc in a fresh cell: it builds the cell from sc.Cell, runs the
+// scenario with the target and the load inside it, injects the faults, and
+// removes the cell before returning — also when the run fails, ctx is
+// cancelled or something panics. The summary's Cell field describes the
+// cell. sc must have a cell section.
+func Run(ctx context.Context, sc *scenarios.Scenario, opts workers.Options) (*workers.Summary, error) {
+	return RunWith(ctx, sc, opts, Hooks{})
+}
+
+// Hooks are optional extras of a run in a cell.
+type Hooks struct {
+	// HostState, when set, is called once the cell exists with the path of
+	// its client namespace (/run/netns/nb-…-c), e.g. to open a host-state
+	// sampler there (hoststate.New(hoststate.Options{NetNS: path})). The
+	// sample function it returns replaces Options.HostState for the run;
+	// closeFn is called after the run, before the cell is removed.
+	HostState func(clientNS string) (sample func() any, closeFn func(), err error)
+}
+
+// RunWith is Run with hooks.
+func RunWith(ctx context.Context, sc *scenarios.Scenario, opts workers.Options, hooks Hooks) (sum *workers.Summary, err error) {
+	if sc.Cell == nil {
+		return nil, fmt.Errorf("scenario %s has no cell section", sc.Name)
+	}
+	c, err := New(sc.Cell)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		cerr := c.Close()
+		if sum != nil && sum.Cell != nil {
+			sum.Cell.TeardownMs = c.teardown.Seconds() * 1000
+		}
+		if cerr != nil && err == nil {
+			err = fmt.Errorf("remove cell %s: %w", c.Name, cerr)
+		}
+	}()
+	if hooks.HostState != nil {
+		sample, closeFn, err := hooks.HostState(c.ClientNSPath())
+		if err != nil {
+			return nil, fmt.Errorf("cell %s: host state: %w", c.Name, err)
+		}
+		if closeFn != nil {
+			defer closeFn() // runs before the cell's Close (last in, first out)
+		}
+		opts.HostState = sample
+	} else if hs := opts.HostState; hs != nil {
+		// Sample host state inside the cell: the client side's sockets and
+		// counters. Per-namespace files must be read through
+		// /proc/thread-self/net (or /proc/sys/net), not /proc/self/net,
+		// which follows the process's main thread.
+		opts.HostState = func() any {
+			var v any
+			if err := c.inClient(func() { v = hs() }); err != nil {
+				return map[string]string{"error": err.Error()}
+			}
+			return v
+		}
+	}
+	fs := c.newFaults(sc)
+	defer fs.stop() // before Close (defers run last-in first-out), also on panic
+	opts.Cell = c.workersCell(fs.started)
+	sum, err = workers.Run(ctx, sc, opts)
+	fs.stop()
+	if sum != nil {
+		sum.Cell = c.report(fs.report())
+	}
+	return sum, err
+}
+
+// Check says whether cells can be made here: nil, ErrNeedRoot or
+// ErrUnsupported (wrapped with the reason).
+func Check() error { return checkCapable() }

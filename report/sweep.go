@@ -1,0 +1,165 @@
+package report
+
+import (
+	"cmp"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/nobufs/nobufs/workers"
+)
+
+// SweepSummary is a sweep's result: per point (one combination of axis
+// values), time-to-failure and operations before failure over its
+// repetitions. It is written as the sweep's summary.json and summary.csv.
+type SweepSummary struct {
+	Name        string       `json:"name"`
+	Axes        []string     `json:"axes"`
+	Repetitions int          `json:"repetitions"`
+	Points      []SweepPoint `json:"points"`
+}
+
+// SweepPoint is one point of a sweep.
+type SweepPoint struct {
+	Index int `json:"index"`
+	// Values holds each axis's value, in axis order.
+	Values []string `json:"values"`
+	// Runs counts the repetitions with a summary; Failures those that hit
+	// a failure class; Interrupted those stopped before their end.
+	Runs        int `json:"runs"`
+	Failures    int `json:"failures"`
+	Interrupted int `json:"interrupted,omitempty"`
+	// TTF is the time-to-failure in seconds over the repetitions that
+	// failed (nil: none did).
+	TTF *Stat `json:"ttf_sec"`
+	// OpsBefore is the operations that succeeded before the failure.
+	OpsBefore *Stat `json:"ops_before_failure"`
+	// Class, Phase and Code are the failure seen most often (ties: the
+	// earliest repetition's); Code is the raw errno or WSA code.
+	Class string `json:"class,omitempty"`
+	Phase string `json:"phase,omitempty"`
+	Code  int    `json:"code,omitempty"`
+	// Dirs are the repetitions' run directories, relative to the sweep's.
+	Dirs []string `json:"runs_dirs"`
+}
+
+// Stat is the median, minimum and maximum of a set of values.
+type Stat struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	N      int     `json:"n"`
+}
+
+// StatOf returns the Stat of xs, nil when xs is empty. The median of an
+// even count is the mean of the middle two.
+func StatOf(xs []float64) *Stat {
+	if len(xs) == 0 {
+		return nil
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	m := s[len(s)/2]
+	if len(s)%2 == 0 {
+		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return &Stat{Median: m, Min: s[0], Max: s[len(s)-1], N: len(s)}
+}
+
+// SweepPointOf summarises the runs of one point (nil entries: not run).
+func SweepPointOf(index int, values []string, runs []*workers.Summary, dirs []string) SweepPoint {
+	p := SweepPoint{Index: index, Values: values, Dirs: dirs}
+	var ttf, ops []float64
+	type key struct {
+		class, phase string
+		code         int
+	}
+	count := map[key]int{}
+	var order []key
+	for _, s := range runs {
+		if s == nil {
+			continue
+		}
+		p.Runs++
+		if s.Status == workers.StatusInterrupted {
+			p.Interrupted++
+		}
+		f := s.TimeToFailure
+		if f == nil {
+			continue
+		}
+		p.Failures++
+		ttf = append(ttf, f.AtSec)
+		ops = append(ops, float64(f.OKBefore))
+		k := key{string(f.Class), string(f.Phase), f.Code}
+		if count[k] == 0 {
+			order = append(order, k)
+		}
+		count[k]++
+	}
+	p.TTF, p.OpsBefore = StatOf(ttf), StatOf(ops)
+	if len(order) > 0 {
+		best := order[0]
+		for _, k := range order[1:] {
+			if cmp.Compare(count[k], count[best]) > 0 {
+				best = k
+			}
+		}
+		p.Class, p.Phase, p.Code = best.class, best.phase, best.code
+	}
+	return p
+}
+
+// SweepTable prints a sweep summary as a table: one row per point, its
+// axis values against time-to-failure (median, min, max over the
+// repetitions), the failure and the operations before it.
+func SweepTable(w io.Writer, s *SweepSummary) error {
+	fmt.Fprintf(w, "sweep %s: %d points × %d repetitions\n", s.Name, len(s.Points), s.Repetitions)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	hdr := append(slices.Clone(s.Axes), "failed", "ttf median", "min", "max", "failure", "ops before (median)")
+	fmt.Fprintln(tw, strings.Join(hdr, "\t"))
+	for _, p := range s.Points {
+		row := slices.Clone(p.Values)
+		row = append(row, fmt.Sprintf("%d/%d", p.Failures, p.Runs))
+		if p.TTF != nil {
+			row = append(row, secs(p.TTF.Median), secs(p.TTF.Min), secs(p.TTF.Max),
+				fmt.Sprintf("%s (%s %s)", p.Class, p.Phase, codeString(p.Code, "")), strconv.FormatFloat(p.OpsBefore.Median, 'f', -1, 64))
+		} else {
+			row = append(row, "none", "-", "-", "-", "-")
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
+}
+
+// SweepCSV writes a sweep summary as CSV, one row per point.
+func SweepCSV(w io.Writer, s *SweepSummary) error {
+	cw := csv.NewWriter(w)
+	hdr := append(slices.Clone(s.Axes), "runs", "failures", "ttf_median_sec", "ttf_min_sec", "ttf_max_sec",
+		"class", "phase", "code", "ops_before_median", "ops_before_min", "ops_before_max")
+	if err := cw.Write(hdr); err != nil {
+		return err
+	}
+	// Seconds to the microsecond, as the summaries measure them.
+	f := func(x float64) string { return strconv.FormatFloat(math.Round(x*1e6)/1e6, 'f', -1, 64) }
+	for _, p := range s.Points {
+		row := slices.Clone(p.Values)
+		row = append(row, strconv.Itoa(p.Runs), strconv.Itoa(p.Failures))
+		if p.TTF != nil {
+			row = append(row, f(p.TTF.Median), f(p.TTF.Min), f(p.TTF.Max), p.Class, p.Phase, strconv.Itoa(p.Code),
+				f(p.OpsBefore.Median), f(p.OpsBefore.Min), f(p.OpsBefore.Max))
+		} else {
+			row = append(row, "", "", "", "", "", "", "", "", "")
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,221 @@
+// Package sweep runs sweep files: every point (combination of axis values)
+// of a base scenario, each repetition in a fresh run (a fresh lab cell when
+// the scenario has a cell section), into results/<sweep>/<timestamp>/, and
+// summarises time-to-failure per point. An interrupted sweep resumes from
+// its directory without redoing finished runs. docs/lab.md describes it.
+package sweep
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nobufs/nobufs/lab"
+	"github.com/nobufs/nobufs/record"
+	"github.com/nobufs/nobufs/report"
+	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/workers"
+)
+
+// Files in a sweep directory.
+const (
+	PlanFile    = "plan.json"
+	SweepFile   = "sweep.yaml"
+	SummaryJSON = "summary.json"
+	SummaryCSV  = "summary.csv"
+	RunsDir     = "runs"
+)
+
+// Plan is what a sweep runs, written as plan.json when it starts; Resume
+// reads it back, so a resumed sweep runs exactly the points it began with.
+type Plan struct {
+	Schema      int               `json:"schema"`
+	Name        string            `json:"name"`
+	File        string            `json:"file"`
+	Axes        []string          `json:"axes"`
+	Repetitions int               `json:"repetitions"`
+	Points      []scenarios.Point `json:"points"`
+}
+
+// Options are the caller's side of a sweep.
+type Options struct {
+	// Run is passed to each run (its Timeline is set per run).
+	Run workers.Options
+	// Done, when set, is called after each run with its place and summary.
+	Done func(point, rep int, sum *workers.Summary, dir string)
+}
+
+// Start makes results/<name>/<timestamp>/ under out for the sweep file,
+// writes the plan and runs it.
+func Start(ctx context.Context, file, out string, now time.Time, opts Options) (*report.SweepSummary, string, error) {
+	sw, points, err := scenarios.LoadSweep(file)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := checkCells(points); err != nil {
+		return nil, "", err
+	}
+	plan := &Plan{Schema: 1, Name: sw.Name, File: file, Repetitions: sw.Repetitions, Points: points}
+	for _, a := range sw.Axes {
+		plan.Axes = append(plan.Axes, a.Path)
+	}
+	base := filepath.Join(out, sw.Name, now.UTC().Format(record.TimestampLayout))
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+		return nil, "", err
+	}
+	dir := base
+	for i := 2; ; i++ {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || i > 1000 {
+			return nil, "", fmt.Errorf("sweep directory: %w", err)
+		}
+		dir = fmt.Sprintf("%s-%d", base, i)
+	}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, dir, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, SweepFile), src, 0o644); err != nil {
+		return nil, dir, err
+	}
+	b, err := json.MarshalIndent(plan, "", "  ")
+	if err != nil {
+		return nil, dir, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, PlanFile), append(b, '\n'), 0o644); err != nil {
+		return nil, dir, err
+	}
+	if err := os.Mkdir(filepath.Join(dir, RunsDir), 0o755); err != nil {
+		return nil, dir, err
+	}
+	sum, err := run(ctx, dir, plan, opts)
+	return sum, dir, err
+}
+
+// Resume continues the sweep in dir: runs whose summary says they ended
+// are kept, the others (interrupted or never finished) are run again.
+func Resume(ctx context.Context, dir string, opts Options) (*report.SweepSummary, error) {
+	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a sweep directory: %w", dir, err)
+	}
+	var plan Plan
+	if err := json.Unmarshal(b, &plan); err != nil || plan.Schema != 1 {
+		return nil, fmt.Errorf("%s: not a sweep plan (schema 1): %v", filepath.Join(dir, PlanFile), err)
+	}
+	for i := range plan.Points {
+		sc, err := scenarios.Parse(fmt.Sprintf("%s point %d", filepath.Join(dir, PlanFile), i), []byte(plan.Points[i].Source))
+		if err != nil {
+			return nil, err
+		}
+		plan.Points[i].Scenario = sc
+	}
+	if err := checkCells(plan.Points); err != nil {
+		return nil, err
+	}
+	return run(ctx, dir, &plan, opts)
+}
+
+// checkCells fails early, before anything runs, when a point needs a cell
+// and cells cannot be made here.
+func checkCells(points []scenarios.Point) error {
+	for _, p := range points {
+		if p.Scenario.Cell != nil {
+			return lab.Check()
+		}
+	}
+	return nil
+}
+
+// RunDir names a repetition's run directory inside the sweep's.
+func RunDir(point, rep int) string {
+	return filepath.Join(RunsDir, fmt.Sprintf("p%03d-r%d", point, rep))
+}
+
+func run(ctx context.Context, dir string, plan *Plan, opts Options) (*report.SweepSummary, error) {
+	out := &report.SweepSummary{Name: plan.Name, Axes: plan.Axes, Repetitions: plan.Repetitions}
+	var runErr error
+	for _, p := range plan.Points {
+		var sums []*workers.Summary
+		var dirs []string
+		for rep := 1; rep <= plan.Repetitions; rep++ {
+			rel := RunDir(p.Index, rep)
+			dirs = append(dirs, rel)
+			if s, err := record.ReadSummary(filepath.Join(dir, rel)); err == nil && s.Status != workers.StatusInterrupted {
+				sums = append(sums, s) // finished before: keep
+				continue
+			}
+			if ctx.Err() != nil || runErr != nil {
+				sums = append(sums, nil)
+				continue
+			}
+			s, err := runOne(ctx, filepath.Join(dir, rel), p.Scenario, opts.Run)
+			if err != nil {
+				runErr = fmt.Errorf("point %d repetition %d: %w", p.Index, rep, err)
+			}
+			sums = append(sums, s)
+			if s != nil && opts.Done != nil {
+				opts.Done(p.Index, rep, s, rel)
+			}
+		}
+		out.Points = append(out.Points, report.SweepPointOf(p.Index, p.Values, sums, dirs))
+	}
+	if err := writeSummary(dir, out); err != nil {
+		return out, errors.Join(runErr, err)
+	}
+	return out, runErr
+}
+
+// runOne runs one repetition into its own run directory, in a fresh cell
+// when the scenario has one.
+func runOne(ctx context.Context, dir string, sc *scenarios.Scenario, opts workers.Options) (*workers.Summary, error) {
+	if err := os.RemoveAll(dir); err != nil { // a run left unfinished
+		return nil, err
+	}
+	r, err := record.CreateDir(dir, sc)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	opts.Timeline = r.Timeline
+	var sum *workers.Summary
+	if sc.Cell != nil {
+		sum, err = lab.Run(ctx, sc, opts)
+	} else {
+		sum, err = workers.Run(ctx, sc, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.WriteSummary(sum); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+func writeSummary(dir string, s *report.SweepSummary) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, SummaryJSON), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, SummaryCSV))
+	if err != nil {
+		return err
+	}
+	if err := report.SweepCSV(f, s); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

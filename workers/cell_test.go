@@ -1,0 +1,99 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nobufs/nobufs/scenarios"
+)
+
+// TestRunCellHooks checks the engine's side of a cell with hooks that stay
+// on the host's loopback: the target is started through EnterTarget, and
+// the settings, the kind and every worker through EnterClient.
+func TestRunCellHooks(t *testing.T) {
+	sc, err := scenarios.Parse("cell.yaml", []byte("name: c\nkind: port-exhaustion\nload: {workers: 3}\nstop: {max_ops: 30}\ncell: {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var client, target, started atomic.Int32
+	var gotTarget atomic.Pointer[Target]
+	sum, err := Run(context.Background(), sc, Options{Cell: &Cell{
+		Name:        "fake",
+		TargetAddr:  netip.MustParseAddr("127.0.0.1"),
+		EnterClient: func() error { client.Add(1); return nil },
+		EnterTarget: func() error { target.Add(1); return nil },
+		Started:     func(t *Target) { started.Add(1); gotTarget.Store(t) },
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := client.Load(), int32(3+2); got != want {
+		t.Errorf("EnterClient calls = %d, want %d (3 workers, the settings, the kind)", got, want)
+	}
+	if got, want := target.Load(), int32(1); got != want {
+		t.Errorf("EnterTarget calls = %d, want %d", got, want)
+	}
+	if started.Load() != 1 || gotTarget.Load() == nil {
+		t.Errorf("Started calls = %d with target %v, want 1 with the built-in target", started.Load(), gotTarget.Load())
+	}
+	if got, want := sum.Ops.Issued, uint64(30); got != want || sum.Ops.Failed != 0 || sum.Ops.OK == 0 {
+		t.Errorf("ops = %+v, want %d issued, some ok and none failed", sum.Ops, want)
+	}
+}
+
+// TestRunCellEnterFails: a worker that cannot enter the client side fails
+// the run with the reason, and no operation runs on the host instead.
+func TestRunCellEnterFails(t *testing.T) {
+	sc, err := scenarios.Parse("cell.yaml", []byte("name: c\nkind: port-exhaustion\nload: {workers: 2}\nstop: {max_ops: 30}\ncell: {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errNo := errors.New("no namespace")
+	var calls atomic.Int32
+	_, err = Run(context.Background(), sc, Options{Cell: &Cell{
+		Name:       "fake",
+		TargetAddr: netip.MustParseAddr("127.0.0.1"),
+		EnterClient: func() error {
+			if calls.Add(1) > 2 { // settings and kind succeed, workers fail
+				return errNo
+			}
+			return nil
+		},
+		EnterTarget: func() error { return nil },
+	}})
+	if !errors.Is(err, errNo) {
+		t.Errorf("Run error = %v, want it to wrap %v", err, errNo)
+	}
+}
+
+// TestTargetKillResets: Kill resets open connections, as a killed process's.
+func TestTargetKillResets(t *testing.T) {
+	tgt, err := StartTarget(scenarios.TargetSink, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", tgt.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for tgt.Active() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	tgt.Kill()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = c.Read(make([]byte, 1))
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("read after Kill: %v, want ECONNRESET", err)
+	}
+	if _, err := net.Dial("tcp", tgt.Addr().String()); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("dial after Kill: %v, want ECONNREFUSED", err)
+	}
+}

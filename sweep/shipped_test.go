@@ -2,10 +2,15 @@ package sweep
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nobufs/nobufs/report"
+	"github.com/nobufs/nobufs/scenarios"
 )
 
 // column returns the median of column path at every point of a sweep.
@@ -101,5 +106,27 @@ func TestShippedTrendSweeps(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadCheckColumns: columns are checked against the run summary's
+// fields, each bad one reported at its position in the sweep file.
+func TestLoadCheckColumns(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.sweep.yaml")
+	src := "name: c\nscenario: {name: b, kind: half-open}\naxes:\n  - path: socket.sndbuf\n    values: [2048]\ncolumns:\n  - half_open.completed\n  - half_open.complted\n  - status\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := Load(file)
+	var ps scenarios.Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("Load = %v, want Problems", err)
+	}
+	want := []string{
+		file + `:8:5: columns[1] "half_open.complted": summary.json has no field "complted" at half_open (there: started, completed, pending_peak, pending_plateau, held_peak, starts_per_sec, outcomes, accept_queue, accept_backlog)`,
+		file + `:9:5: columns[2] "status": status is not a number`,
+	}
+	if got := ps.Error(); got != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 }

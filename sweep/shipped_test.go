@@ -130,3 +130,40 @@ func TestLoadCheckColumns(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 }
+
+// TestUDPPushTBFSweep runs the shipped UDP-through-tbf sweep: with
+// IP_RECVERR every point fails with ENOBUFS (send, 105), without it none
+// does; the sink receives what the rate lets through, about 4 times as
+// much at 4mbit as at 1mbit, with or without the option.
+func TestUDPPushTBFSweep(t *testing.T) {
+	needCells(t)
+	sum, _, err := Start(context.Background(), "../scenarios.d/sweeps/udp-push-tbf.sweep.yaml", t.TempDir(), time.Now(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cellsLeft(t); len(got) != 0 {
+		t.Errorf("namespaces left after the sweep: %v", got)
+	}
+	if got, want := len(sum.Points), 4; got != want {
+		t.Fatalf("points = %d, want %d", got, want)
+	}
+	enobufs := column(t, sum, "udp_push.enobufs")
+	received := column(t, sum, "target.datagrams")
+	for i, p := range sum.Points {
+		recverr := p.Values[0] == "true"
+		if recverr {
+			if p.Failures != 1 || p.Class != "enobufs" || p.Phase != "send" || p.Code != 105 || p.TTF == nil || enobufs[i] == 0 {
+				t.Errorf("point %d (%v): %d failed with %s %s %d, %v ENOBUFS; want enobufs send 105 with a ttf", i, p.Values, p.Failures, p.Class, p.Phase, p.Code, enobufs[i])
+			}
+		} else if p.Failures != 0 || enobufs[i] != 0 {
+			t.Errorf("point %d (%v): %d failed, %v ENOBUFS; want none without IP_RECVERR", i, p.Values, p.Failures, enobufs[i])
+		}
+	}
+	// Points: (true, 1mbit), (true, 4mbit), (false, 1mbit), (false, 4mbit).
+	for _, pair := range [][2]int{{0, 1}, {2, 3}} {
+		slow, fast := received[pair[0]], received[pair[1]]
+		if fast < 3*slow || slow == 0 {
+			t.Errorf("received at 1mbit %v, at 4mbit %v: want about 4 times as much at 4mbit", slow, fast)
+		}
+	}
+}

@@ -1,8 +1,9 @@
 // Package sweep runs sweep files: every point (combination of axis values)
 // of a base scenario, each repetition in a fresh run (a fresh lab cell when
 // the scenario has a cell section), into results/<sweep>/<timestamp>/, and
-// summarises time-to-failure, and the sweep file's columns, per point. An interrupted sweep resumes from
-// its directory without redoing finished runs. docs/lab.md describes it.
+// summarises time-to-failure, and the sweep file's columns, per point. An
+// interrupted sweep resumes from its directory without redoing finished
+// runs. docs/lab.md describes it.
 package sweep
 
 import (

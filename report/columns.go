@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -159,5 +158,5 @@ func ColumnStats(paths []string, runs []*workers.Summary) []ColumnStat {
 		}
 		out = append(out, ColumnStat{Path: p, Stat: StatOf(xs)})
 	}
-	return slices.Clip(out)
+	return out
 }

@@ -49,10 +49,12 @@ func TestShippedTrendSweeps(t *testing.T) {
 		wantClass string
 	}{
 		// somaxconn 1, 4, 12: the accept queue holds somaxconn+1; the other
-		// of the 16 workers' connects stay pending, and the first of them
-		// ends with ETIMEDOUT after one SYN retry (~3 s).
+		// of the 16 workers' connects stay pending (14, 11, 3 — not checked
+		// exactly: a sample that lands as the first ETIMEDOUTs come, at
+		// ~3.06 s, sees a few fewer), and the first of them ends with
+		// ETIMEDOUT after one SYN retry (~3 s).
 		{"half-open-backlog.sweep.yaml", []string{"half_open.completed"}, []string{"half_open.pending_plateau.mean"},
-			map[string][]float64{"half_open.completed": {2, 5, 13}, "half_open.pending_plateau.mean": {14, 11, 3}}, "etimedout"},
+			map[string][]float64{"half_open.completed": {2, 5, 13}}, "etimedout"},
 		// SO_SNDBUF 2048…262144 then the default: 2048 and 8192 both end at
 		// the kernel's floor, so the rise is non-strict.
 		// (socket.effective_sndbuf of the default is the initial 69120 the

@@ -405,9 +405,9 @@ func TestShippedPortRangeCell(t *testing.T) {
 	if f == nil || f.Class != workers.ClassEADDRNOTAVAIL || f.Code != 99 {
 		t.Fatalf("time to failure = %+v, want eaddrnotavail (99)", f)
 	}
-	// A few more than the range are seen now and then (3977–3979 of 3976
-	// on this 6.18 kernel): a port whose TIME_WAIT ended early is reused.
-	if got := f.OKBefore; got < 3974 || got > 3976+8 {
+	// Give or take the connects in flight, and a few ports freed early
+	// (3979 and 3980 were seen under load, as in sweep's TestPortRangeSweep).
+	if got := f.OKBefore; got < 3968 || got > 3984 {
 		t.Errorf("connects before failure = %d, want about 3976 (ports 1025-5000)", got)
 	}
 	if got, want := sum.Cell.Sysctls["client"]["net.ipv4.tcp_tw_reuse"], "0"; got != want {

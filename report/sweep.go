@@ -18,10 +18,13 @@ import (
 // values), time-to-failure and operations before failure over its
 // repetitions. It is written as the sweep's summary.json and summary.csv.
 type SweepSummary struct {
-	Name        string       `json:"name"`
-	Axes        []string     `json:"axes"`
-	Repetitions int          `json:"repetitions"`
-	Points      []SweepPoint `json:"points"`
+	Name        string   `json:"name"`
+	Axes        []string `json:"axes"`
+	Repetitions int      `json:"repetitions"`
+	// Columns are the sweep file's extra columns (paths into each run's
+	// summary.json); each point has a ColumnStat per column.
+	Columns []string     `json:"columns,omitempty"`
+	Points  []SweepPoint `json:"points"`
 }
 
 // SweepPoint is one point of a sweep.
@@ -44,6 +47,8 @@ type SweepPoint struct {
 	Class string `json:"class,omitempty"`
 	Phase string `json:"phase,omitempty"`
 	Code  int    `json:"code,omitempty"`
+	// Columns holds the sweep's extra columns, in order.
+	Columns []ColumnStat `json:"columns,omitempty"`
 	// Dirs are the repetitions' run directories, relative to the sweep's.
 	Dirs []string `json:"runs_dirs"`
 }
@@ -122,6 +127,9 @@ func SweepTable(w io.Writer, s *SweepSummary) error {
 	fmt.Fprintf(w, "sweep %s: %d points × %d repetitions\n", s.Name, len(s.Points), s.Repetitions)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	hdr := append(slices.Clone(s.Axes), "failed", "ttf median", "min", "max", "failure", "ops before (median)")
+	for _, c := range s.Columns {
+		hdr = append(hdr, c+" median [min–max]")
+	}
 	fmt.Fprintln(tw, strings.Join(hdr, "\t"))
 	for _, p := range s.Points {
 		row := slices.Clone(p.Values)
@@ -131,6 +139,13 @@ func SweepTable(w io.Writer, s *SweepSummary) error {
 				fmt.Sprintf("%s (%s %s)", p.Class, p.Phase, codeString(p.Code, "")), strconv.FormatFloat(p.OpsBefore.Median, 'f', -1, 64))
 		} else {
 			row = append(row, "none", "-", "-", "-", "-")
+		}
+		for _, c := range p.Columns {
+			if c.Stat == nil {
+				row = append(row, "-")
+				continue
+			}
+			row = append(row, fmt.Sprintf("%s [%s–%s]", num(c.Median), num(c.Min), num(c.Max)))
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
@@ -142,6 +157,9 @@ func SweepCSV(w io.Writer, s *SweepSummary) error {
 	cw := csv.NewWriter(w)
 	hdr := append(slices.Clone(s.Axes), "runs", "failures", "ttf_median_sec", "ttf_min_sec", "ttf_max_sec",
 		"class", "phase", "code", "ops_before_median", "ops_before_min", "ops_before_max")
+	for _, c := range s.Columns {
+		hdr = append(hdr, c+"_median", c+"_min", c+"_max")
+	}
 	if err := cw.Write(hdr); err != nil {
 		return err
 	}
@@ -156,10 +174,22 @@ func SweepCSV(w io.Writer, s *SweepSummary) error {
 		} else {
 			row = append(row, "", "", "", "", "", "", "", "", "")
 		}
+		for _, c := range p.Columns {
+			if c.Stat == nil {
+				row = append(row, "", "", "")
+				continue
+			}
+			row = append(row, num(c.Median), num(c.Min), num(c.Max))
+		}
 		if err := cw.Write(row); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// num prints a column value: integers as such, others to 3 decimals.
+func num(x float64) string {
+	return strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64)
 }

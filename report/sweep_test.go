@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -81,5 +82,76 @@ range      failed  ttf median  min  max   failure                          ops b
 	}
 	if got, want := lines[2], "1025 5000,2,0,,,,,,,,,"; got != want {
 		t.Errorf("csv row = %q, want %q", got, want)
+	}
+}
+
+func TestCheckColumn(t *testing.T) {
+	tests := []struct {
+		path    string
+		wantErr string // "" for a valid path
+	}{
+		{"half_open.completed", ""},
+		{"half_open.pending_plateau.mean", ""},
+		{"dead_peer.mean_queued_total", ""},
+		{"dead_peer.top.0.queued", ""}, // a list index
+		{"latency.connect.p50_us", ""}, // a map key
+		{"udp_push.enobufs", ""},       // below a pointer section
+		{"time_to_failure.at_sec", ""}, // the ttf itself
+		{"half_open.complted", `summary.json has no field "complted" at half_open`},
+		{"half_open", `half_open is an object, not a number`},
+		{"status", `status is not a number`},
+		{"dead_peer.top.first.queued", `dead_peer.top is a list: the next part must be an index such as 0, got "first"`},
+		{"ops.ok.x", `ops.ok is a value; nothing is below it`},
+	}
+	for _, tt := range tests {
+		err := CheckColumn(tt.path)
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("CheckColumn(%q) = %v, want nil", tt.path, err)
+		case tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr)):
+			t.Errorf("CheckColumn(%q) = %v, want %q…", tt.path, err, tt.wantErr)
+		}
+	}
+}
+
+func TestColumnStats(t *testing.T) {
+	hor := func(completed uint64) *workers.Summary {
+		return &workers.Summary{Status: workers.StatusPassed, HalfOpen: &workers.HalfOpenReport{Completed: completed}}
+	}
+	runs := []*workers.Summary{hor(3), nil, hor(5), {Status: workers.StatusPassed}, hor(4)}
+	got := ColumnStats([]string{"half_open.completed", "dead_peer.mean_queued_total"}, runs)
+	want := []ColumnStat{
+		{Path: "half_open.completed", Stat: &Stat{4, 3, 5, 3}}, // runs without the section do not count
+		{Path: "dead_peer.mean_queued_total"},                  // no run has it
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ColumnStats = %+v, want %+v", got, want)
+	}
+	s := &SweepSummary{Name: "backlog", Axes: []string{"somaxconn"}, Repetitions: 2, Columns: []string{"half_open.completed"},
+		Points: []SweepPoint{{Index: 0, Values: []string{"2"}, Runs: 2, Columns: []ColumnStat{{Path: "half_open.completed", Stat: &Stat{3.5, 3, 4, 2}}}}}}
+	var b bytes.Buffer
+	if err := SweepTable(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Split(b.String(), "\n")[2], "2          0/2     none        -    -    -        -                    3.5 [3–4]"; got != want {
+		t.Errorf("table row = %q, want %q", got, want)
+	}
+	b.Reset()
+	if err := SweepCSV(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if got, want := lines[0], "somaxconn,runs,failures,ttf_median_sec,ttf_min_sec,ttf_max_sec,class,phase,code,ops_before_median,ops_before_min,ops_before_max,half_open.completed_median,half_open.completed_min,half_open.completed_max"; got != want {
+		t.Errorf("csv header = %q, want %q", got, want)
+	}
+	if got, want := lines[1], "2,2,0,,,,,,,,,,3.5,3,4"; got != want {
+		t.Errorf("csv row = %q, want %q", got, want)
+	}
+	js, err := json.Marshal(s.Points[0].Columns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(js), `[{"path":"half_open.completed","median":3.5,"min":3,"max":4,"n":2}]`; got != want {
+		t.Errorf("json = %s, want %s", got, want)
 	}
 }

@@ -55,6 +55,8 @@ func TestInvalidFiles(t *testing.T) {
 		{"churn-peers.yaml", []string{
 			`6:10: churn.peers: 10 peers from 127.255.255.250 run past 127.255.255.255 (target.listen is 127.255.255.250:0)`,
 			`7:8: churn.rst: 1.5 is out of range (allowed: 0–1)`}},
+		// A cell's target side has one address: several churn peers cannot be reached there.
+		{"churn-peers-cell.yaml", []string{`5:10: churn.peers: 4 peers need 4 consecutive loopback addresses, and a cell's target side has one address (its veth's); set churn.peers: 1 in a cell`}},
 		// Churn needs the target that answers its bursts.
 		{"churn-target.yaml", []string{`4:12: kind churn needs target.builtin: churn-peer (it answers each burst), got sink`}},
 		// Half-open ranges.

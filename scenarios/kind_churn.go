@@ -86,7 +86,9 @@ func validateChurn(v *validator, s *Scenario) {
 	if b := s.Target.Builtin; b != "" && b != TargetChurnPeer {
 		v.add("target.builtin", fmt.Sprintf("kind churn needs target.builtin: %s (it answers each burst), got %s", TargetChurnPeer, b))
 	}
-	if c.Peers > 1 {
+	if c.Peers > 1 && s.Cell != nil {
+		v.add("churn.peers", fmt.Sprintf("churn.peers: %d peers need %d consecutive loopback addresses, and a cell's target side has one address (its veth's); set churn.peers: 1 in a cell", c.Peers, c.Peers))
+	} else if c.Peers > 1 {
 		base, path := s.Target.Listen, "target.listen"
 		if s.Target.Address != "" {
 			base, path = s.Target.Address, "target.address"

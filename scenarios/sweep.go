@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -28,6 +29,40 @@ type Sweep struct {
 	Axes []Axis `yaml:"axes" json:"axes"`
 	// Repetitions is how many times each point runs, each in a fresh cell.
 	Repetitions int `yaml:"repetitions" json:"repetitions"`
+	// Columns are extra results to tabulate per point: dotted paths into
+	// each run's summary.json (half_open.completed,
+	// dead_peer.mean_queued_total), summarised as median/min/max over the
+	// repetitions. CheckColumns checks them against the summary's fields.
+	Columns []string `yaml:"columns,omitempty" json:"columns,omitempty"`
+
+	file   string
+	colPos []*yaml.Node
+}
+
+// MaxColumns is the most columns a sweep file may name.
+const MaxColumns = 16
+
+var columnRE = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)*$`)
+
+// CheckColumns checks each column path with check (which knows the run
+// summary's fields), reporting every bad one at its position in the sweep
+// file.
+func (sw *Sweep) CheckColumns(check func(path string) error) error {
+	var ps Problems
+	for i, c := range sw.Columns {
+		if err := check(c); err != nil {
+			p := Problem{File: sw.file, Line: 1, Column: 1, Path: fmt.Sprintf("columns[%d]", i),
+				Msg: fmt.Sprintf("columns[%d] %q: %v", i, c, err)}
+			if i < len(sw.colPos) && sw.colPos[i] != nil {
+				p.Line, p.Column = sw.colPos[i].Line, sw.colPos[i].Column
+			}
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) > 0 {
+		return ps
+	}
+	return nil
 }
 
 // Axis is one setting varied by a sweep.
@@ -105,6 +140,22 @@ func ParseSweep(name string, data []byte) (*Sweep, []Point, error) {
 	}
 	if sw.Repetitions < 1 || sw.Repetitions > MaxRepetitions {
 		d.addAt("repetitions", fmt.Sprintf("repetitions: %d is out of range (allowed: 1–%d)", sw.Repetitions, MaxRepetitions))
+	}
+	sw.file = name
+	if len(sw.Columns) > MaxColumns {
+		d.addAt("columns", fmt.Sprintf("columns: want at most %d, got %d", MaxColumns, len(sw.Columns)))
+	}
+	colSeen := map[string]bool{}
+	for i, c := range sw.Columns {
+		p := fmt.Sprintf("columns[%d]", i)
+		sw.colPos = append(sw.colPos, d.pos[p])
+		switch {
+		case !columnRE.MatchString(c):
+			d.addAt(p, fmt.Sprintf("%s %q: want a dotted path into summary.json such as half_open.completed (lowercase names, digits for list indexes)", p, c))
+		case colSeen[c]:
+			d.addAt(p, fmt.Sprintf("%s %q is given twice", p, c))
+		}
+		colSeen[c] = true
 	}
 	if len(sw.Axes) < 1 || len(sw.Axes) > MaxAxes {
 		d.addAt("axes", fmt.Sprintf("axes: want 1–%d axes, got %d", MaxAxes, len(sw.Axes)))

@@ -93,7 +93,11 @@ func TestParseSweepInvalid(t *testing.T) {
 		{"no-base", "name: s\naxes:\n  - path: socket.sndbuf\n    values: [2048]\nrepetitions: 0\n",
 			[]string{`1:1: give base (a scenario file) or scenario (inline), exactly one`, `5:14: repetitions: 0 is out of range (allowed: 1–100)`}},
 		{"unknown-key", "name: s\nrepeat: 3\n",
-			[]string{`2:1: unknown key "repeat" in the sweep (allowed: name, description, base, scenario, axes, repetitions)`}},
+			[]string{`2:1: unknown key "repeat" in the sweep (allowed: name, description, base, scenario, axes, repetitions, columns)`}},
+		// Columns: dotted lowercase paths, each once.
+		{"columns", "name: s\nscenario: {name: b, kind: port-exhaustion}\naxes:\n  - path: socket.sndbuf\n    values: [2048]\ncolumns: [half_open.completed, Half Open, half_open.completed]\n",
+			[]string{`6:32: columns[1] "Half Open": want a dotted path into summary.json such as half_open.completed (lowercase names, digits for list indexes)`,
+				`6:43: columns[2] "half_open.completed" is given twice`}},
 		{"name-kind", "name: s\nscenario: {name: b, kind: port-exhaustion}\naxes:\n  - path: kind\n    values: [x]\n",
 			[]string{`4:11: axes[0].path "kind": a sweep varies settings, not the scenario's kind`}},
 	}

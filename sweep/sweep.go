@@ -1,8 +1,9 @@
 // Package sweep runs sweep files: every point (combination of axis values)
 // of a base scenario, each repetition in a fresh run (a fresh lab cell when
 // the scenario has a cell section), into results/<sweep>/<timestamp>/, and
-// summarises time-to-failure per point. An interrupted sweep resumes from
-// its directory without redoing finished runs. docs/lab.md describes it.
+// summarises time-to-failure, and the sweep file's columns, per point. An
+// interrupted sweep resumes from its directory without redoing finished
+// runs. docs/lab.md describes it.
 package sweep
 
 import (
@@ -39,6 +40,7 @@ type Plan struct {
 	File        string            `json:"file"`
 	Axes        []string          `json:"axes"`
 	Repetitions int               `json:"repetitions"`
+	Columns     []string          `json:"columns,omitempty"`
 	Points      []scenarios.Point `json:"points"`
 }
 
@@ -50,17 +52,30 @@ type Options struct {
 	Done func(point, rep int, sum *workers.Summary, dir string)
 }
 
+// Load reads and checks a sweep file as scenarios.LoadSweep does, and
+// checks its columns against the fields of a run's summary.json.
+func Load(file string) (*scenarios.Sweep, []scenarios.Point, error) {
+	sw, points, err := scenarios.LoadSweep(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := sw.CheckColumns(report.CheckColumn); err != nil {
+		return nil, nil, err
+	}
+	return sw, points, nil
+}
+
 // Start makes results/<name>/<timestamp>/ under out for the sweep file,
 // writes the plan and runs it.
 func Start(ctx context.Context, file, out string, now time.Time, opts Options) (*report.SweepSummary, string, error) {
-	sw, points, err := scenarios.LoadSweep(file)
+	sw, points, err := Load(file)
 	if err != nil {
 		return nil, "", err
 	}
 	if err := checkCells(points); err != nil {
 		return nil, "", err
 	}
-	plan := &Plan{Schema: 1, Name: sw.Name, File: file, Repetitions: sw.Repetitions, Points: points}
+	plan := &Plan{Schema: 1, Name: sw.Name, File: file, Repetitions: sw.Repetitions, Columns: sw.Columns, Points: points}
 	for _, a := range sw.Axes {
 		plan.Axes = append(plan.Axes, a.Path)
 	}
@@ -141,7 +156,7 @@ func RunDir(point, rep int) string {
 }
 
 func run(ctx context.Context, dir string, plan *Plan, opts Options) (*report.SweepSummary, error) {
-	out := &report.SweepSummary{Name: plan.Name, Axes: plan.Axes, Repetitions: plan.Repetitions}
+	out := &report.SweepSummary{Name: plan.Name, Axes: plan.Axes, Repetitions: plan.Repetitions, Columns: plan.Columns}
 	var runErr error
 	for _, p := range plan.Points {
 		var sums []*workers.Summary
@@ -166,7 +181,11 @@ func run(ctx context.Context, dir string, plan *Plan, opts Options) (*report.Swe
 				opts.Done(p.Index, rep, s, rel)
 			}
 		}
-		out.Points = append(out.Points, report.SweepPointOf(p.Index, p.Values, sums, dirs))
+		pt := report.SweepPointOf(p.Index, p.Values, sums, dirs)
+		if len(plan.Columns) > 0 {
+			pt.Columns = report.ColumnStats(plan.Columns, sums)
+		}
+		out.Points = append(out.Points, pt)
 	}
 	if err := writeSummary(dir, out); err != nil {
 		return out, errors.Join(runErr, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"go.uber.org/goleak"
+
+	"github.com/nobufs/nobufs/lab"
 )
 
 // leakCheckedM runs the tests, then fails them if goroutines leaked.
@@ -65,6 +68,15 @@ func TestScripts(t *testing.T) {
 			"jsonget":   cmdJSONGet,
 			"waitlines": cmdWaitLines,
 			"waitport":  cmdWaitPort,
+			"waitfile":  cmdWaitFile,
+			"netns":     cmdNetns,
+		},
+		// [cells]: lab cells can be made here (root, network namespaces).
+		Condition: func(cond string) (bool, error) {
+			if cond == "cells" {
+				return lab.Check() == nil, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		RequireExplicitExec: true,
 	})
@@ -185,4 +197,64 @@ func cmdWaitPort(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// cmdWaitFile GLOB N: waits (up to 20 s) until a file matching GLOB has at
+// least N lines.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: waitfile GLOB N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		matches, _ := filepath.Glob(ts.MkAbs(args[0]))
+		for _, m := range matches {
+			if b, _ := os.ReadFile(m); bytes.Count(b, []byte("\n")) >= n {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("no file %s with %d lines after 20 s", args[0], n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cmdNetns SUMMARY: runs `ip netns list` and succeeds when it lists a
+// namespace of the process whose cell the run's summary.json names
+// (nb-<pid>-…); with !, when it lists none.
+func cmdNetns(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: netns SUMMARY")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	var s struct {
+		Cell struct {
+			Name string `json:"name"`
+		} `json:"cell"`
+	}
+	ts.Check(json.Unmarshal(b, &s))
+	parts := strings.Split(s.Cell.Name, "-") // nb PID N
+	if len(parts) != 3 || parts[0] != "nb" {
+		ts.Fatalf("%s: cell name %q is not nb-<pid>-<n>", args[0], s.Cell.Name)
+	}
+	prefix := "nb-" + parts[1] + "-"
+	out, err := exec.Command("ip", "netns", "list").Output()
+	ts.Check(err)
+	var found []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			found = append(found, strings.Fields(line)[0])
+		}
+	}
+	switch {
+	case neg && len(found) > 0:
+		ts.Fatalf("ip netns list still has %v", found)
+	case !neg && len(found) == 0:
+		ts.Fatalf("ip netns list has no namespace %s*", prefix)
+	}
+	fmt.Fprintf(ts.Stdout(), "%s namespaces: %d\n", prefix, len(found))
 }

@@ -12,13 +12,19 @@ import (
 	"github.com/nobufs/nobufs/workers"
 )
 
-// TestEveryShippedScenarioIsExercised: every file in scenarios.d is named
-// by a test (a Go test or a testscript) somewhere in the repository.
+// TestEveryShippedScenarioIsExercised: every file in scenarios.d and
+// scenarios.d/sweeps is named by a test (a Go test or a testscript)
+// somewhere in the repository.
 func TestEveryShippedScenarioIsExercised(t *testing.T) {
 	shipped, _ := filepath.Glob("../../scenarios.d/*.yaml")
 	if len(shipped) == 0 {
 		t.Fatal("no shipped scenarios")
 	}
+	sweeps, _ := filepath.Glob("../../scenarios.d/sweeps/*.yaml")
+	if len(sweeps) == 0 {
+		t.Fatal("no shipped sweeps")
+	}
+	shipped = append(shipped, sweeps...)
 	var tests []byte
 	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -42,7 +48,7 @@ func TestEveryShippedScenarioIsExercised(t *testing.T) {
 	for _, f := range shipped {
 		name := filepath.Base(f)
 		if !bytes.Contains(tests, []byte(name)) {
-			t.Errorf("scenarios.d/%s is not run by any test", name)
+			t.Errorf("%s is not run by any test", strings.TrimPrefix(f, "../../"))
 		}
 	}
 }

@@ -30,7 +30,9 @@ fresh lab cell when the scenario has a cell section (needs root).
 Results go to results/<sweep>/<UTC timestamp>/ (or under --out): plan.json,
 runs/pNNN-rN/ (each run's own results), and summary.json and summary.csv
 with, per point, time-to-failure median/min/max, the failure class and code
-and the operations before it. The table is printed at the end.
+and the operations before it, and median/min/max of each of the sweep
+file's columns (numbers from each run's summary.json, such as
+half_open.completed). The table is printed at the end.
 
 An interrupted sweep (SIGINT) keeps what finished; --resume DIR runs the
 rest without redoing finished runs.

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/sweep"
 )
 
 func newValidateCmd(st *state) *cobra.Command {
@@ -36,7 +37,7 @@ all are valid, 2 otherwise.`,
 			var all scenarios.Problems
 			var lines []string
 			for _, f := range sweeps {
-				sw, pts, err := scenarios.LoadSweep(f)
+				sw, pts, err := sweep.Load(f)
 				var ps scenarios.Problems
 				if errors.As(err, &ps) {
 					all = append(all, ps...)

@@ -206,7 +206,11 @@ func (t *Target) shutdown(reset bool) {
 	t.closed = true
 	close(t.done)
 	if t.pc != nil {
-		_ = t.pc.Close()
+		// Drain first: datagrams already queued to the sink are counted
+		// (udpLoop reads until this deadline, then closes the socket).
+		if reset || t.pc.SetReadDeadline(time.Now().Add(udpDrain)) != nil {
+			_ = t.pc.Close()
+		}
 	}
 	for _, ln := range t.lns {
 		_ = ln.Close()
@@ -327,14 +331,23 @@ func (t *Target) vanish(c net.Conn) error {
 }
 
 // udpLoop receives and discards datagrams until the target is closed.
+// udpDrain is how long a closing udp-sink keeps reading what is queued.
+const udpDrain = 50 * time.Millisecond
+
 func (t *Target) udpLoop() {
 	defer t.wg.Done()
+	defer t.pc.Close()
 	buf := make([]byte, 65536)
 	for {
 		n, _, err := t.pc.ReadFrom(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
+			}
+			select {
+			case <-t.done:
+				return // the drain deadline after Close
+			default:
 			}
 			t.recordErr(PhaseRecv, err)
 			select {

@@ -164,15 +164,21 @@ func run(ctx context.Context, dir string, plan *Plan, opts Options) (*report.Swe
 		for rep := 1; rep <= plan.Repetitions; rep++ {
 			rel := RunDir(p.Index, rep)
 			dirs = append(dirs, rel)
-			if s, err := record.ReadSummary(filepath.Join(dir, rel)); err == nil && s.Status != workers.StatusInterrupted {
+			s, err := record.ReadSummary(filepath.Join(dir, rel))
+			if err == nil && s.Status != workers.StatusInterrupted {
 				sums = append(sums, s) // finished before: keep
 				continue
+			}
+			if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, record.ErrNotRun) && runErr == nil {
+				// A summary that is there but unreadable (another version's
+				// schema, a permission) is not removed and run again.
+				runErr = fmt.Errorf("point %d repetition %d: %w", p.Index, rep, err)
 			}
 			if ctx.Err() != nil || runErr != nil {
 				sums = append(sums, nil)
 				continue
 			}
-			s, err := runOne(ctx, filepath.Join(dir, rel), p.Scenario, opts.Run)
+			s, err = runOne(ctx, filepath.Join(dir, rel), p.Scenario, opts.Run)
 			if err != nil {
 				runErr = fmt.Errorf("point %d repetition %d: %w", p.Index, rep, err)
 			}

@@ -172,3 +172,50 @@ func TestCancelAndResume(t *testing.T) {
 		t.Errorf("namespaces left after the resume: %v", got)
 	}
 }
+
+const keepSweep = `name: keep
+scenario:
+  name: keep-point
+  kind: churn
+  load: {model: closed, workers: 1}
+  stop: {max_ops: 1, duration: 1s}
+  churn: {lifetime: exponential(10ms), gap: exponential(1ms)}
+axes:
+  - path: load.workers
+    values: [1]
+repetitions: 1
+`
+
+// TestResumeKeepsUnreadableSummary: a run whose summary.json is there but
+// cannot be read (here another version's schema) is neither removed nor
+// run again; Resume says why instead.
+func TestResumeKeepsUnreadableSummary(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keep.sweep.yaml")
+	if err := os.WriteFile(file, []byte(keepSweep), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, dir, err := Start(context.Background(), file, t.TempDir(), time.Now(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, RunDir(0, 1), record.SummaryFile)
+	newer := []byte(fmt.Sprintf(`{"schema": %d, "status": "passed"}`+"\n", workers.SchemaVersion+1))
+	if err := os.WriteFile(path, newer, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var reran atomic.Int32
+	_, err = Resume(context.Background(), dir, Options{Done: func(int, int, *workers.Summary, string) { reran.Add(1) }})
+	if err == nil {
+		t.Error("resume over an unreadable summary.json succeeded, want an error")
+	}
+	if got, want := reran.Load(), int32(0); got != want {
+		t.Errorf("resume ran %d runs, want %d", got, want)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(after, newer) {
+		t.Errorf("summary.json after resume has %d bytes, want it kept as %s", len(after), newer)
+	}
+}

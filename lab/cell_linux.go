@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -275,6 +276,13 @@ func sameNS(fd int) (bool, error) {
 	return want.Dev == got.Dev && want.Ino == got.Ino, nil
 }
 
+// errNotNamespaced refuses a sysctl a network namespace does not own.
+var errNotNamespaced = errors.New("not owned by a network namespace; refusing to write it")
+
+// nsSysctlRE is the shape of a net.* sysctl name: dotted words only, so
+// that the path made of it stays under /proc/sys/net.
+var nsSysctlRE = regexp.MustCompile(`^net(\.[a-z0-9_-]+)+$`)
+
 // setSysctls writes the side's sysctls from a thread inside its namespace
 // (the kernel resolves /proc/sys/net by the calling thread's namespace)
 // and reads each back. Before writing, the thread checks it really is in
@@ -298,8 +306,8 @@ func (c *Cell) setSysctls(side string, fd int, sysctls map[string]scenarios.Sysc
 			return errors.New("thread is not in the cell's namespace; refusing to write sysctls")
 		}
 		for _, n := range names {
-			if slices.Contains(scenarios.HostGlobalSysctls, n) || !strings.HasPrefix(n, "net.") {
-				return fmt.Errorf("sysctl %s: not owned by a network namespace; refusing to write it", n)
+			if slices.Contains(scenarios.HostGlobalSysctls, n) || !nsSysctlRE.MatchString(n) {
+				return fmt.Errorf("sysctl %q: %w", n, errNotNamespaced)
 			}
 			path := filepath.Join("/proc/sys", strings.ReplaceAll(n, ".", "/"))
 			if err := os.WriteFile(path, []byte(string(sysctls[n])+"\n"), 0); err != nil {

@@ -109,6 +109,28 @@ func TestCellUnknownSysctlFailsClean(t *testing.T) {
 	}
 }
 
+// TestCellRefusesSysctlOutsideNet: New, called without the scenario's
+// validation, still refuses a name whose path would leave /proc/sys/net
+// (here to a kernel.* file that does not exist, so nothing is written
+// even without the check) before writing anything, and leaves nothing.
+func TestCellRefusesSysctlOutsideNet(t *testing.T) {
+	needCells(t)
+	for _, name := range []string{
+		"net.ipv4/../../kernel/nobufs_no_such_knob",
+		"net.ipv4.no_such_knob/../../../kernel/nobufs_no_such_knob",
+	} {
+		before := seq.Load()
+		_, err := New(&scenarios.Cell{Target: scenarios.CellSide{Sysctls: map[string]scenarios.SysctlValue{name: "1"}}})
+		if !errors.Is(err, errNotNamespaced) {
+			t.Errorf("New with sysctl %q: error = %v, want %v", name, err, errNotNamespaced)
+		}
+		prefix := fmt.Sprintf("nb-%d-%d-", os.Getpid(), before)
+		if got := netnsWithPrefix(t, prefix); len(got) != 0 {
+			t.Errorf("a failed New left %v", got)
+		}
+	}
+}
+
 func parse(t *testing.T, src string) *scenarios.Scenario {
 	t.Helper()
 	sc, err := scenarios.Parse(t.Name()+".yaml", []byte(src))

@@ -464,3 +464,46 @@ func TestHostStateHook(t *testing.T) {
 		t.Errorf("samples %d, closed %d; want some and 1", samples, closed)
 	}
 }
+
+// TestCleanupLeavesVeths: a cell's veth ends are made inside its
+// namespaces and die with them, so a veth in the namespace Cleanup runs
+// in is never a cell's, whatever its name. Cleanup runs here inside a
+// namespace of the test's own, holding such a pair.
+func TestCleanupLeavesVeths(t *testing.T) {
+	needCells(t)
+	const ns = "nbx-cleanup-veth"
+	fd, err := makeNamed(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer removeNamed(ns)
+	defer closeFD(fd)
+	h, err := handleIn(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	// PID 4194305 is above Linux's PID_MAX_LIMIT: never a live process.
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "nb4194305-0c"}, PeerName: "nb4194305-0t"}
+	if err := h.LinkAdd(veth); err != nil {
+		t.Fatal(err)
+	}
+	var removed []string
+	if err := inNS(fd, func() error {
+		var err error
+		removed, err = Cleanup(false)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range removed {
+		if strings.HasPrefix(r, "link ") {
+			t.Errorf("Cleanup removed %s", r)
+		}
+	}
+	for _, name := range []string{"nb4194305-0c", "nb4194305-0t"} {
+		if _, err := h.LinkByName(name); err != nil {
+			t.Errorf("veth %s after Cleanup: %v", name, err)
+		}
+	}
+}

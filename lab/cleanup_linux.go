@@ -5,16 +5,15 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-
-	"github.com/vishvananda/netlink"
 )
 
-// Cleanup removes what crashed runs left: named namespaces in /run/netns
-// and veth interfaces in the host namespace whose names a cell makes
-// (nb-<pid>-<n>-c/-t, nb<pid>-<n>c/t). Objects of a process that is still
-// running are left alone unless force is set; this process's own cells are
-// always left alone. Nothing without such a name is touched. It returns
-// what it removed.
+// Cleanup removes what crashed runs left: the named namespaces in
+// /run/netns whose names a cell makes (nb-<pid>-<n>-c/-t). Their veth
+// pair goes with them: a cell makes its veth ends inside its namespaces,
+// so a veth elsewhere is never a cell's and is not touched. Namespaces of
+// a process that is still running are left alone unless force is set;
+// this process's own cells are always left alone. Nothing without such a
+// name is touched. It returns what it removed.
 func Cleanup(force bool) ([]string, error) {
 	if err := checkCapable(); err != nil {
 		return nil, err
@@ -33,7 +32,7 @@ func Cleanup(force bool) ([]string, error) {
 		errs = append(errs, err)
 	}
 	for _, e := range entries {
-		if !nsNameRE.MatchString(e.Name()) || !stale(e.Name()) {
+		if !stale(e.Name()) {
 			continue
 		}
 		if err := removeNamed(e.Name()); err != nil {
@@ -41,21 +40,6 @@ func Cleanup(force bool) ([]string, error) {
 			continue
 		}
 		removed = append(removed, "netns "+e.Name())
-	}
-	links, err := netlink.LinkList()
-	if err != nil {
-		errs = append(errs, fmt.Errorf("list links: %w", err))
-	}
-	for _, l := range links {
-		name := l.Attrs().Name
-		if l.Type() != "veth" || !linkNameRE.MatchString(name) || !stale(name) {
-			continue
-		}
-		if err := netlink.LinkDel(l); err != nil {
-			errs = append(errs, fmt.Errorf("link %s: %w", name, err))
-			continue
-		}
-		removed = append(removed, "link "+name)
 	}
 	return removed, errors.Join(errs...)
 }

@@ -32,18 +32,12 @@ var ErrUnsupported = errors.New("lab cells need Linux network namespaces")
 // nb<pid>-<n>t (interface names are limited to 15 bytes).
 const Prefix = "nb-"
 
-var (
-	nsNameRE   = regexp.MustCompile(`^nb-([0-9]+)-([0-9]+)-[ct]$`)
-	linkNameRE = regexp.MustCompile(`^nb([0-9]+)-([0-9]+)[ct]$`)
-)
+var nsNameRE = regexp.MustCompile(`^nb-([0-9]+)-([0-9]+)-[ct]$`)
 
-// ownerPID returns the PID encoded in a cell object's name, and whether
+// ownerPID returns the PID encoded in a cell namespace's name, and whether
 // the name is one a cell makes.
 func ownerPID(name string) (int, bool) {
 	m := nsNameRE.FindStringSubmatch(name)
-	if m == nil {
-		m = linkNameRE.FindStringSubmatch(name)
-	}
 	if m == nil {
 		return 0, false
 	}

@@ -106,10 +106,10 @@ func newLabCmd(st *state) *cobra.Command {
 	var force bool
 	cleanup := &cobra.Command{
 		Use:   "cleanup",
-		Short: "Remove what crashed runs left: namespaces and veths named nb-<pid>-…",
-		Long: `Cleanup removes the named network namespaces (/run/netns/nb-<pid>-<n>-c|t)
-and host veth interfaces (nb<pid>-<n>c|t) that lab cells of a nobufs process
-no longer running left behind. Nothing else is touched; cells of a process
+		Short: "Remove what crashed runs left: namespaces named nb-<pid>-…",
+		Long: `Cleanup removes the named network namespaces (/run/netns/nb-<pid>-<n>-c|t),
+and with them their veth pair, that lab cells of a nobufs process no longer
+running left behind. Nothing else is touched; cells of a process
 still running are kept unless --force. Needs root.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {

@@ -3,9 +3,11 @@ package doctor
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/workers"
@@ -106,10 +108,28 @@ func u64(n int64) *uint64 {
 
 func predictPort(sc *scenarios.Scenario, h *Host) []workers.PredictedLimit {
 	p := sc.PortExhaustion
-	return []workers.PredictedLimit{portLimit(sc, p, h), fdLimit(sc, h), backlogLimit(sc, h), {
+	client, target := h, h
+	if c := sc.Cell; c != nil {
+		client, target = inCell(h, c.Client), inCell(h, c.Target)
+	}
+	return []workers.PredictedLimit{portLimit(sc, p, client), fdLimit(sc, h), backlogLimit(sc, target), {
 		Resource: ResMemory,
 		Detail:   fmt.Sprintf("not reached: at most %d short connections open, %d bytes each way", sc.Load.Workers, p.Exchange),
 	}}
+}
+
+// inCell is h as seen from one side of a lab cell: a fresh namespace,
+// where no socket holds a port yet and the side's cell sysctls replace the
+// host's (a sysctl the cell does not set is still taken as the host's).
+func inCell(h *Host, side scenarios.CellSide) *Host {
+	c := *h
+	c.BusyPorts = map[uint16]int{}
+	c.Sysctls = make(map[string]string, len(h.Sysctls)+len(side.Sysctls))
+	maps.Copy(c.Sysctls, h.Sysctls)
+	for n, v := range side.Sysctls {
+		c.Sysctls[n] = strings.Join(strings.Fields(string(v)), " ")
+	}
+	return &c
 }
 
 func portLimit(sc *scenarios.Scenario, p *scenarios.PortExhaustion, h *Host) workers.PredictedLimit {
@@ -188,6 +208,9 @@ func portLimit(sc *scenarios.Scenario, p *scenarios.PortExhaustion, h *Host) wor
 func fmtSec(s float64) string { return fmt.Sprintf("%g s", s) }
 
 func loopbackTarget(sc *scenarios.Scenario) bool {
+	if sc.Cell != nil {
+		return false // the target side's veth address
+	}
 	if sc.Target.Builtin != "" {
 		ap, err := netip.ParseAddrPort(sc.Target.Listen)
 		return err == nil && ap.Addr().IsLoopback()

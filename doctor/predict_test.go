@@ -74,6 +74,20 @@ func TestPredict(t *testing.T) {
 			s.Load.Workers = 8
 			s.PortExhaustion.SourcePorts = "44000-44999"
 		}), map[string]string{"proc/sys/net/core/somaxconn": "4\n"}, true, ResBacklog, "etimedout", 4, "somaxconn"},
+		{"in a cell: the client side's port range and tcp_tw_reuse, not the host's", portScenario(func(s *scenarios.Scenario) {
+			s.PortExhaustion.SourcePorts = ""
+			s.Cell = &scenarios.Cell{Client: scenarios.CellSide{Sysctls: map[string]scenarios.SysctlValue{
+				"net.ipv4.ip_local_port_range": "1025 5000", "net.ipv4.tcp_tw_reuse": "0"}}}
+		}), nil, true, ResPorts, "eaddrnotavail", 3976, "ip_local_port_range 1025-5000, 3976 ports, TIME_WAIT 60 s"},
+		{"in a cell: no port is held in the fresh namespace", portScenario(func(s *scenarios.Scenario) {
+			s.PortExhaustion.SourcePorts = "39990-40009"
+			s.Cell = &scenarios.Cell{}
+		}), nil, false, ResPorts, "eaddrinuse", 20, "20 ports, TIME_WAIT 60 s"},
+		{"in a cell: the target side's somaxconn", portScenario(func(s *scenarios.Scenario) {
+			s.Load.Workers = 8
+			s.PortExhaustion.SourcePorts = "44000-44999"
+			s.Cell = &scenarios.Cell{Target: scenarios.CellSide{Sysctls: map[string]scenarios.SysctlValue{"net.core.somaxconn": "4"}}}
+		}), nil, true, ResBacklog, "etimedout", 4, "somaxconn"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -116,7 +116,8 @@ func Start(ctx context.Context, file, out string, now time.Time, opts Options) (
 }
 
 // Resume continues the sweep in dir: runs whose summary says they ended
-// are kept, the others (interrupted or never finished) are run again.
+// are kept, the others (interrupted, never finished, or rebuilt from the
+// timeline of a run that died) are run again.
 func Resume(ctx context.Context, dir string, opts Options) (*report.SweepSummary, error) {
 	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
 	if err != nil {
@@ -165,7 +166,7 @@ func run(ctx context.Context, dir string, plan *Plan, opts Options) (*report.Swe
 			rel := RunDir(p.Index, rep)
 			dirs = append(dirs, rel)
 			s, err := record.ReadSummary(filepath.Join(dir, rel))
-			if err == nil && s.Status != workers.StatusInterrupted {
+			if err == nil && s.Status != workers.StatusInterrupted && s.Status != workers.StatusPartial {
 				sums = append(sums, s) // finished before: keep
 				continue
 			}

@@ -219,3 +219,44 @@ func TestResumeKeepsUnreadableSummary(t *testing.T) {
 		t.Errorf("summary.json after resume has %d bytes, want it kept as %s", len(after), newer)
 	}
 }
+
+// TestResumeRedoesPartialRun: a run that died and whose summary was rebuilt
+// from its timeline (status partial, as nobufs report --rebuild writes it)
+// did not finish, so Resume runs it again.
+func TestResumeRedoesPartialRun(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keep.sweep.yaml")
+	if err := os.WriteFile(file, []byte(keepSweep), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, dir, err := Start(context.Background(), file, t.TempDir(), time.Now(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, RunDir(0, 1))
+	s, err := record.ReadSummary(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Status = workers.StatusPartial
+	if err := record.WriteSummaryFile(run, s); err != nil {
+		t.Fatal(err)
+	}
+	var reran atomic.Int32
+	sum, err := Resume(context.Background(), dir, Options{Done: func(int, int, *workers.Summary, string) { reran.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := reran.Load(), int32(1); got != want {
+		t.Errorf("resume ran %d runs, want %d (the partial one)", got, want)
+	}
+	s, err = record.ReadSummary(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Status, workers.StatusPassed; got != want {
+		t.Errorf("run after resume has status %s, want %s", got, want)
+	}
+	if got, want := sum.Points[0].Runs, 1; got != want {
+		t.Errorf("point 0 has %d runs after resume, want %d", got, want)
+	}
+}

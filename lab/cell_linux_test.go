@@ -507,3 +507,42 @@ func TestCleanupLeavesVeths(t *testing.T) {
 		}
 	}
 }
+
+// TestNftFaultsUDP: the nft faults filter a UDP target's port too (they
+// used to assume a TCP listener, and the fault's goroutine panicked):
+// nft-reject answers with ICMP port unreachable, which a connected UDP
+// socket reports as ECONNREFUSED; nft-drop drops what follows silently.
+func TestNftFaultsUDP(t *testing.T) {
+	needCells(t)
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("nft is not installed (apt-get install nftables)")
+	}
+	for _, action := range []string{scenarios.FaultNftReject, scenarios.FaultNftDrop} {
+		t.Run(action, func(t *testing.T) {
+			sc := parse(t, `name: fault-udp
+kind: udp-push
+target: {builtin: udp-sink}
+load: {model: open, rate: 200, workers: 1}
+stop: {duration: 600ms, on_failure: false}
+failure: {classes: [econnrefused]}
+cell:
+  faults:
+    - {at: 100ms, action: `+action+`}
+`)
+			sum, err := Run(context.Background(), sc, workers.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sum.Cell.Faults) != 1 || sum.Cell.Faults[0].Error != "" {
+				t.Fatalf("faults = %+v, want one injected without error", sum.Cell.Faults)
+			}
+			if got, want := sum.Target.Datagrams, sum.Ops.OK/2; got >= want {
+				t.Errorf("the sink received %d datagrams of %d sent, want fewer than %d (the rule is in from 100 ms of 600)", got, sum.Ops.OK, want)
+			}
+			refused := sum.TimeToFailure != nil && sum.TimeToFailure.Class == workers.ClassECONNREFUSED
+			if want := action == scenarios.FaultNftReject; refused != want {
+				t.Errorf("failed with econnrefused = %v, want %v (errors %+v)", refused, want, sum.Errors)
+			}
+		})
+	}
+}

@@ -105,12 +105,20 @@ func (c *Cell) inject(action string, t *workers.Target) error {
 		if t == nil {
 			return errors.New("no built-in target: no port to filter")
 		}
-		verdict := "drop"
-		if action == scenarios.FaultNftReject {
-			verdict = "reject with tcp reset"
+		var proto, verdict string
+		var port int
+		switch a := t.Addr().(type) {
+		case *net.TCPAddr:
+			proto, port, verdict = "tcp", a.Port, "reject with tcp reset"
+		case *net.UDPAddr:
+			proto, port, verdict = "udp", a.Port, "reject" // ICMP port unreachable
+		default:
+			return fmt.Errorf("target address %v: not TCP or UDP", t.Addr())
 		}
-		port := t.Addr().(*net.TCPAddr).Port
-		rules := fmt.Sprintf("table inet nobufs {\n chain input {\n  type filter hook input priority 0; policy accept;\n  tcp dport %d %s\n }\n}\n", port, verdict)
+		if action == scenarios.FaultNftDrop {
+			verdict = "drop"
+		}
+		rules := fmt.Sprintf("table inet nobufs {\n chain input {\n  type filter hook input priority 0; policy accept;\n  %s dport %d %s\n }\n}\n", proto, port, verdict)
 		return c.InTarget(func() error { return nft(rules) })
 	case scenarios.FaultTargetKill:
 		if t == nil {

@@ -523,7 +523,7 @@ func TestNftFaultsUDP(t *testing.T) {
 kind: udp-push
 target: {builtin: udp-sink}
 load: {model: open, rate: 200, workers: 1}
-stop: {duration: 600ms, on_failure: false}
+stop: {duration: 1s, on_failure: false}
 failure: {classes: [econnrefused]}
 cell:
   faults:
@@ -537,7 +537,7 @@ cell:
 				t.Fatalf("faults = %+v, want one injected without error", sum.Cell.Faults)
 			}
 			if got, want := sum.Target.Datagrams, sum.Ops.OK/2; got >= want {
-				t.Errorf("the sink received %d datagrams of %d sent, want fewer than %d (the rule is in from 100 ms of 600)", got, sum.Ops.OK, want)
+				t.Errorf("the sink received %d datagrams of %d sent, want fewer than %d (the rule is in from 100 ms of 1 s)", got, sum.Ops.OK, want)
 			}
 			refused := sum.TimeToFailure != nil && sum.TimeToFailure.Class == workers.ClassECONNREFUSED
 			if want := action == scenarios.FaultNftReject; refused != want {

@@ -412,6 +412,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		}
 	}()
 	_ = g.Wait()
+	// A drain leaves runCtx live; end it now so helpers a kind started
+	// with it (the dead-peer reaper) end before the kind reports.
+	cancel()
 	close(workersDone)
 	<-samplerDone
 

@@ -117,7 +117,8 @@ type EndLine struct {
 var ErrTargetRefused = errors.New("target refused")
 
 // runState is what workers share: read-mostly configuration, the global
-// operation counter, and the rare first-failure record.
+// operation counter, and the rare first-failure record (lock-free: a kind
+// may read it on every operation).
 type runState struct {
 	sc      *scenarios.Scenario
 	start   time.Time
@@ -129,8 +130,9 @@ type runState struct {
 	target *Target
 	cell   *Cell
 
-	mu        sync.Mutex
-	ttf       *Failure
+	// ttf is the earliest failure of a failure.classes class; a stored
+	// *Failure is never modified.
+	ttf       atomic.Pointer[Failure]
 	onFailure func()
 }
 
@@ -148,24 +150,26 @@ func (rs *runState) firstError(k ErrorKey, at time.Duration, op uint64) {
 		return
 	}
 	f := &Failure{Class: k.Class, Phase: k.Phase, Code: k.Code, Name: WSAName(k.Code), AtSec: at.Seconds(), Op: op, OKBefore: rs.totalOK()}
-	rs.mu.Lock()
-	first := rs.ttf == nil
-	if first || f.AtSec < rs.ttf.AtSec {
-		rs.ttf = f
-	}
-	rs.mu.Unlock()
-	if first && rs.onFailure != nil {
-		rs.onFailure()
+	for {
+		cur := rs.ttf.Load()
+		if cur != nil && f.AtSec >= cur.AtSec {
+			return
+		}
+		if rs.ttf.CompareAndSwap(cur, f) {
+			if cur == nil && rs.onFailure != nil {
+				rs.onFailure()
+			}
+			return
+		}
 	}
 }
 
 func (rs *runState) timeToFailure() *Failure {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.ttf == nil {
+	p := rs.ttf.Load()
+	if p == nil {
 		return nil
 	}
-	f := *rs.ttf
+	f := *p
 	return &f
 }
 

@@ -317,6 +317,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	tl := &timeline{w: opts.Timeline}
 	tl.write(StartLine{Type: "start", Schema: SchemaVersion, Tool: sum.Tool, Scenario: sc, Started: sum.Started, Target: sum.Target, Settings: sum.Settings})
 
+	// Cell.Started promises the target listens and the load has not started.
+	if cell != nil && cell.Started != nil {
+		cell.Started(tgt)
+	}
 	durTimer := time.AfterFunc(sc.Stop.Duration.D(), func() { stop(StopDuration) })
 	defer durTimer.Stop()
 
@@ -395,9 +399,6 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		}
 	}
 
-	if cell != nil && cell.Started != nil {
-		cell.Started(tgt)
-	}
 	samplerDone := make(chan struct{})
 	workersDone := make(chan struct{})
 	smp := &sampler{rs: rs, tl: tl, kind: k, hostState: opts.HostState, progress: opts.Progress, prevErrs: map[ErrorKey]*errStat{}}

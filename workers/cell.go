@@ -27,7 +27,7 @@ import (
 //     in the cell's namespace for other goroutines to run on.
 //
 // A kind that creates sockets on goroutines of its own (not the worker
-// calling op) must wrap that creation in Worker.InClient / runState.inClient.
+// calling op) must wrap that creation in Worker.InClient.
 type Cell struct {
 	// Name is the cell's run-unique name prefix (e.g. nb-1234-0).
 	Name string

@@ -27,7 +27,10 @@ type churnKind struct {
 	seed   uint64
 
 	lifetime, gap, send, reply scenarios.Dist
-	payload                    []byte // zeros, the source of every burst
+	// maxLife and maxGap clamp the lifetime and gap draws (ns): the upper
+	// bounds of churn.lifetime and churn.gap.
+	maxLife, maxGap float64
+	payload         []byte // zeros, the source of every burst
 
 	per []churnCounters // by worker ID
 
@@ -74,6 +77,7 @@ func newChurnKind(sc *scenarios.Scenario, addr string, rs *runState) (*churnKind
 	for _, ap := range aps {
 		k.addrs = append(k.addrs, ap.String())
 	}
+	k.maxLife, k.maxGap = boundMax("churn.lifetime"), boundMax("churn.gap")
 	k.dialer = newDialer(sc.Socket, nil)
 	k.payload = make([]byte, 64<<10)
 	return k, nil
@@ -82,7 +86,7 @@ func newChurnKind(sc *scenarios.Scenario, addr string, rs *runState) (*churnKind
 func (k *churnKind) op(ctx context.Context, w *Worker, op uint64) {
 	cnt := &k.per[w.ID]
 	r := rand.New(rand.NewPCG(k.seed, op))
-	life := time.Duration(draw(k.lifetime, r, float64(boundMax("churn.lifetime"))))
+	life := time.Duration(draw(k.lifetime, r, k.maxLife))
 	addr := k.addrs[r.IntN(len(k.addrs))]
 	rst := r.Float64() < k.c.RST
 
@@ -146,7 +150,7 @@ func (k *churnKind) live(ctx context.Context, w *Worker, op uint64, c net.Conn, 
 			return false
 		}
 		k.per[w.ID].bursts.Add(1)
-		gap := time.Duration(draw(k.gap, r, float64(boundMax("churn.gap"))))
+		gap := time.Duration(draw(k.gap, r, k.maxGap))
 		wait, last := gap, false
 		if left := time.Until(end); left <= gap {
 			wait, last = left, true

@@ -289,3 +289,36 @@ func TestUDPPushLoopback(t *testing.T) {
 		t.Errorf("status %s, unmet %v", sum.Status, sum.Unmet)
 	}
 }
+
+// TestDeadPeerReaperMaxOps checks that a run with a reaper that ends by
+// max_ops (a drain: the run's context is not cancelled by it) returns once
+// its workers are done, not when stop.duration finally cancels the reaper.
+func TestDeadPeerReaperMaxOps(t *testing.T) {
+	sc := loadShipped(t, "dead-peer-reaper.yaml", time.Hour)
+	sc.Stop.MaxOps = 16
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		sum *Summary
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sum, err := Run(ctx, sc, Options{})
+		done <- result{sum, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(20 * time.Second):
+		cancel() // let Run and its reaper end before goleak looks
+		<-done
+		t.Fatal("Run did not return after max_ops was reached (the reaper outlives the workers)")
+	}
+	if r.err != nil {
+		t.Fatalf("Run: %v", r.err)
+	}
+	if got, want := r.sum.StopReason, StopMaxOps; got != want {
+		t.Errorf("stop reason: got %q, want %q", got, want)
+	}
+}

@@ -117,7 +117,8 @@ type EndLine struct {
 var ErrTargetRefused = errors.New("target refused")
 
 // runState is what workers share: read-mostly configuration, the global
-// operation counter, and the rare first-failure record.
+// operation counter, and the rare first-failure record (lock-free: a kind
+// may read it on every operation).
 type runState struct {
 	sc      *scenarios.Scenario
 	start   time.Time
@@ -129,8 +130,9 @@ type runState struct {
 	target *Target
 	cell   *Cell
 
-	mu        sync.Mutex
-	ttf       *Failure
+	// ttf is the earliest failure of a failure.classes class; a stored
+	// *Failure is never modified.
+	ttf       atomic.Pointer[Failure]
 	onFailure func()
 }
 
@@ -148,24 +150,26 @@ func (rs *runState) firstError(k ErrorKey, at time.Duration, op uint64) {
 		return
 	}
 	f := &Failure{Class: k.Class, Phase: k.Phase, Code: k.Code, Name: WSAName(k.Code), AtSec: at.Seconds(), Op: op, OKBefore: rs.totalOK()}
-	rs.mu.Lock()
-	first := rs.ttf == nil
-	if first || f.AtSec < rs.ttf.AtSec {
-		rs.ttf = f
-	}
-	rs.mu.Unlock()
-	if first && rs.onFailure != nil {
-		rs.onFailure()
+	for {
+		cur := rs.ttf.Load()
+		if cur != nil && f.AtSec >= cur.AtSec {
+			return
+		}
+		if rs.ttf.CompareAndSwap(cur, f) {
+			if cur == nil && rs.onFailure != nil {
+				rs.onFailure()
+			}
+			return
+		}
 	}
 }
 
 func (rs *runState) timeToFailure() *Failure {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.ttf == nil {
+	p := rs.ttf.Load()
+	if p == nil {
 		return nil
 	}
-	f := *rs.ttf
+	f := *p
 	return &f
 }
 
@@ -313,6 +317,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	tl := &timeline{w: opts.Timeline}
 	tl.write(StartLine{Type: "start", Schema: SchemaVersion, Tool: sum.Tool, Scenario: sc, Started: sum.Started, Target: sum.Target, Settings: sum.Settings})
 
+	// Cell.Started promises the target listens and the load has not started.
+	if cell != nil && cell.Started != nil {
+		cell.Started(tgt)
+	}
 	durTimer := time.AfterFunc(sc.Stop.Duration.D(), func() { stop(StopDuration) })
 	defer durTimer.Stop()
 
@@ -391,9 +399,6 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		}
 	}
 
-	if cell != nil && cell.Started != nil {
-		cell.Started(tgt)
-	}
 	samplerDone := make(chan struct{})
 	workersDone := make(chan struct{})
 	smp := &sampler{rs: rs, tl: tl, kind: k, hostState: opts.HostState, progress: opts.Progress, prevErrs: map[ErrorKey]*errStat{}}
@@ -412,6 +417,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		}
 	}()
 	_ = g.Wait()
+	// A drain leaves runCtx live; end it now so helpers a kind started
+	// with it (the dead-peer reaper) end before the kind reports.
+	cancel()
 	close(workersDone)
 	<-samplerDone
 

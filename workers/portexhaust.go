@@ -107,7 +107,7 @@ func (k *portKind) op(ctx context.Context, w *Worker, op uint64) {
 		return
 	}
 	w.Bytes(len(k.payload), len(k.payload))
-	if ttf := k.rs.timeToFailure(); ttf != nil && op > ttf.Op && k.recoveredAt.Load() == 0 {
+	if ttf := k.rs.ttf.Load(); ttf != nil && op > ttf.Op && k.recoveredAt.Load() == 0 {
 		k.recoveredAt.CompareAndSwap(0, int64(w.Since()))
 	}
 	w.OK(time.Since(t0))

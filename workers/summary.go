@@ -84,7 +84,7 @@ type Summary struct {
 	UDPPush    *UDPReport      `json:"udp_push,omitempty"`
 	// Cell describes the lab cell the run ran in (nil: on the host).
 	Cell *CellReport `json:"cell,omitempty"`
-	// Errs notes problems of the harness itself that did not stop the run.
+	// Notes lists problems of the harness itself that did not stop the run.
 	Notes []string `json:"notes,omitempty"`
 }
 

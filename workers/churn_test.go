@@ -234,8 +234,11 @@ func TestP2PChurnSteady(t *testing.T) {
 	if got, want := c.Peers, 32; got != want {
 		t.Errorf("peers = %d, want %d", got, want)
 	}
-	if got, want := sum.Target.Accepted, c.Connects; got != want {
-		t.Errorf("target accepted %d, client connected %d; want equal", got, want)
+	// Equal, but for a dial whose handshake completed as the run stopped:
+	// Go's dialer then returns the cancellation and closes the socket, so
+	// the target may count up to one more accept per worker.
+	if got, want := sum.Target.Accepted, c.Connects; got < want || got > want+uint64(sum.Scenario.Load.Workers) {
+		t.Errorf("target accepted %d, client connected %d; want equal, or a few more accepts cut short at the stop", got, want)
 	}
 	// About one connection in five ends with RST (drawn per connection).
 	if got := float64(c.ClosedRST) / float64(c.Connects); got < 0.1 || got > 0.3 {

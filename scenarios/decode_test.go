@@ -98,6 +98,8 @@ func TestInvalidFiles(t *testing.T) {
 			`4:19: cell.shaping.rate "1 megabit": want a rate such as 1mbit, 500kbit or 8000bit`,
 			`4:37: cell.shaping.burst: 10 is out of range (allowed: 1000–67108864)`,
 			`6:24: cell.faults[0].action: "unplug" is not allowed (allowed: link-down, link-delete, route-blackhole, route-unreachable, route-prohibit, nft-drop, nft-reject, target-kill)`}},
+		// A rate whose bits per second do not fit in 64 bits (it would wrap to 290448384).
+		{"cell-shaping-overflow.yaml", []string{`4:19: cell.shaping.rate "18446744074gbit": want a rate such as 1mbit, 500kbit or 8000bit`}},
 		// Keys given twice; aliases.
 		{"duplicate.yaml", []string{`2:1: key "name" is given twice`}},
 		{"alias.yaml", []string{

@@ -2,6 +2,7 @@ package record
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,6 +113,23 @@ func TestRebuild(t *testing.T) {
 	}
 	if _, err := Rebuild(t.TempDir()); !errors.Is(err, ErrNotRun) {
 		t.Errorf("Rebuild of an empty dir: %v, want ErrNotRun", err)
+	}
+}
+
+// TestWriteSummaryFileUnencodable: a summary that cannot be encoded (NaN
+// is not JSON) is an error that leaves neither summary.json nor its
+// temporary file (which Run.Close removes once it has closed it).
+func TestWriteSummaryFileUnencodable(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteSummaryFile(dir, &workers.Summary{Schema: 1, ElapsedSec: math.NaN()}); err == nil {
+		t.Fatal("WriteSummaryFile of a NaN summary: nil error, want an encoding error")
+	}
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		t.Errorf("left %s in the run directory, want nothing", e.Name())
 	}
 }
 

@@ -112,18 +112,24 @@ func jsonNames(t reflect.Type) []string {
 	return out
 }
 
-// ColumnValue reads the number at path (checked by CheckColumn) from a
-// run's summary as it is written to summary.json; ok is false when the
-// run does not have it (a nil section, an index past the list's end).
-func ColumnValue(s *workers.Summary, path string) (float64, bool) {
+// asJSON returns s as summary.json decodes into an any (nil if it cannot
+// be encoded).
+func asJSON(s *workers.Summary) any {
 	b, err := json.Marshal(s)
 	if err != nil {
-		return 0, false
+		return nil
 	}
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
-		return 0, false
+		return nil
 	}
+	return v
+}
+
+// columnValue reads the number at path (checked by CheckColumn) from a
+// summary decoded by asJSON; ok is false when the run does not have it (a
+// nil section, an index past the list's end).
+func columnValue(v any, path string) (float64, bool) {
 	for _, p := range strings.Split(path, ".") {
 		switch x := v.(type) {
 		case map[string]any:
@@ -143,16 +149,19 @@ func ColumnValue(s *workers.Summary, path string) (float64, bool) {
 }
 
 // ColumnStats summarises each column over the runs of one point (nil
-// entries: not run).
+// entries: not run). Each summary is encoded once, not once per column.
 func ColumnStats(paths []string, runs []*workers.Summary) []ColumnStat {
+	var trees []any
+	for _, s := range runs {
+		if s != nil {
+			trees = append(trees, asJSON(s))
+		}
+	}
 	out := make([]ColumnStat, 0, len(paths))
 	for _, p := range paths {
 		var xs []float64
-		for _, s := range runs {
-			if s == nil {
-				continue
-			}
-			if x, ok := ColumnValue(s, p); ok {
+		for _, v := range trees {
+			if x, ok := columnValue(v, p); ok {
 				xs = append(xs, x)
 			}
 		}

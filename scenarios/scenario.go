@@ -182,7 +182,8 @@ type Socket struct {
 
 // Limits are process resource limits applied before the load starts.
 type Limits struct {
-	// NoFile sets RLIMIT_NOFILE (soft and hard); 0 leaves it.
+	// NoFile sets the soft RLIMIT_NOFILE for the run (the hard limit is
+	// left: it must be at least NoFile); 0 leaves it.
 	NoFile uint64 `yaml:"nofile" json:"nofile"`
 }
 

@@ -215,6 +215,10 @@ func TestPortRange(t *testing.T) {
 		{"a-b", 0, 0, false},    // not numbers
 		{"10x-20", 0, 0, false}, // trailing junk
 		{"", 0, 0, false},       // empty
+		{"01025-5000", 0, 0, false},
+		{"+1025-5000", 0, 0, false},
+		{"1025-5000-6000", 0, 0, false},
+		{"99999999999999999999-5000", 0, 0, false},
 	}
 	for _, tt := range tests {
 		p := &PortExhaustion{SourcePorts: tt.in}

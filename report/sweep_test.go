@@ -114,6 +114,25 @@ func TestCheckColumn(t *testing.T) {
 	}
 }
 
+// TestColumnStatsZero: a number summary.json leaves out when it is zero
+// (omitempty, such as target.datagrams) is a 0 of that run, not a run
+// without the column; a nil pointer (recovered_at_sec) is still absent.
+func TestColumnStatsZero(t *testing.T) {
+	sink := func(n uint64) *workers.Summary {
+		return &workers.Summary{Target: workers.TargetInfo{Datagrams: n}, PortExhaustion: &workers.PortReport{}}
+	}
+	got := ColumnStats([]string{"target.datagrams", "port_exhaustion.recovered_at_sec"}, []*workers.Summary{sink(0), sink(4)})
+	want := []ColumnStat{
+		{Path: "target.datagrams", Stat: &Stat{2, 0, 4, 2}},
+		{Path: "port_exhaustion.recovered_at_sec"},
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("ColumnStats %s = %+v, want %+v", want[i].Path, got[i].Stat, want[i].Stat)
+		}
+	}
+}
+
 func TestColumnStats(t *testing.T) {
 	hor := func(completed uint64) *workers.Summary {
 		return &workers.Summary{Status: workers.StatusPassed, HalfOpen: &workers.HalfOpenReport{Completed: completed}}

@@ -51,6 +51,9 @@ func CheckColumn(path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if writtenAsText(t) {
+		return fmt.Errorf("%s is written as text in summary.json, not a number", path)
+	}
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,

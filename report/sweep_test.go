@@ -102,6 +102,9 @@ func TestCheckColumn(t *testing.T) {
 		{"status", `status is not a number`},
 		{"dead_peer.top.first.queued", `dead_peer.top is a list: the next part must be an index such as 0, got "first"`},
 		{"ops.ok.x", `ops.ok is a value; nothing is below it`},
+		// Written as text in summary.json ("30s", a timestamp): never a column value.
+		{"scenario.stop.duration", `scenario.stop.duration is written as text in summary.json, not a number`},
+		{"started", `started is written as text in summary.json, not a number`},
 	}
 	for _, tt := range tests {
 		err := CheckColumn(tt.path)

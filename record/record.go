@@ -145,6 +145,7 @@ func WriteSummaryFile(dir string, s *workers.Summary) error {
 		return err
 	}
 	r := &Run{Dir: dir, summary: f}
+	defer r.Close() // after a failed encode: closes f and removes the temporary file
 	return r.WriteSummary(s)
 }
 

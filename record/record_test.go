@@ -2,6 +2,8 @@ package record
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,6 +114,47 @@ func TestRebuild(t *testing.T) {
 	}
 	if _, err := Rebuild(t.TempDir()); !errors.Is(err, ErrNotRun) {
 		t.Errorf("Rebuild of an empty dir: %v, want ErrNotRun", err)
+	}
+}
+
+// TestRebuildErrorOrder: a rebuilt summary orders its errors as a written
+// one does (docs/results.md): most frequent first; classes earliest first.
+func TestRebuildErrorOrder(t *testing.T) {
+	tl, err := ReadTimeline("t.ndjson", strings.NewReader(goodTimeline+
+		`{"type":"sample","seq":3,"elapsed_sec":3,"ok":0,"failed":9,"errors":[{"phase":"socket","class":"emfile","code":24,"n":9}]}`+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := FromTimeline(tl)
+	var errs, classes []string
+	for _, e := range s.Errors {
+		errs = append(errs, fmt.Sprintf("%s:%d", e.Class, e.Count))
+	}
+	for _, c := range s.Classes {
+		classes = append(classes, fmt.Sprintf("%s@%g", c.Class, c.FirstAt))
+	}
+	if got, want := strings.Join(errs, " "), "emfile:9 eaddrnotavail:7"; got != want {
+		t.Errorf("rebuilt errors = %s, want %s (most frequent first)", got, want)
+	}
+	if got, want := strings.Join(classes, " "), "eaddrnotavail@2 emfile@3"; got != want {
+		t.Errorf("rebuilt classes = %s, want %s (earliest first)", got, want)
+	}
+}
+
+// TestWriteSummaryFileUnencodable: a summary that cannot be encoded (NaN
+// is not JSON) is an error that leaves neither summary.json nor its
+// temporary file (which Run.Close removes once it has closed it).
+func TestWriteSummaryFileUnencodable(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteSummaryFile(dir, &workers.Summary{Schema: 1, ElapsedSec: math.NaN()}); err == nil {
+		t.Fatal("WriteSummaryFile of a NaN summary: nil error, want an encoding error")
+	}
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		t.Errorf("left %s in the run directory, want nothing", e.Name())
 	}
 }
 

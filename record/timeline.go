@@ -3,12 +3,14 @@ package record
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/nobufs/nobufs/workers"
@@ -202,6 +204,11 @@ func FromTimeline(tl *Timeline) *workers.Summary {
 		byClass[e.Class] = len(s.Classes)
 		s.Classes = append(s.Classes, workers.ClassFirst{Class: e.Class, Count: e.Count, FirstAt: e.FirstAt, Phase: e.Phase, Code: e.Code})
 	}
+	// Classes are built from first occurrences; errors are then listed most
+	// frequent first, in the order a written summary uses.
+	slices.SortStableFunc(s.Errors, func(a, b workers.ErrorCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Phase, b.Phase), cmp.Compare(a.Class, b.Class), cmp.Compare(a.Code, b.Code))
+	})
 	s.StopReason = "unknown"
 	if e := tl.End; e != nil {
 		s.Status, s.StopReason, s.ElapsedSec = e.Status, e.StopReason, e.Elapsed

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -50,6 +51,9 @@ func CheckColumn(path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if writtenAsText(t) {
+		return fmt.Errorf("%s is written as text in summary.json, not a number", path)
+	}
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
@@ -94,6 +98,7 @@ func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
 			}
 			if et.Kind() == reflect.Struct {
 				if ef, ok := jsonField(et, name); ok {
+					ef.Index = append([]int{i}, ef.Index...) // its path from t
 					return ef, true
 				}
 			}
@@ -112,34 +117,77 @@ func jsonNames(t reflect.Type) []string {
 	return out
 }
 
-// ColumnValue reads the number at path (checked by CheckColumn) from a
-// run's summary as it is written to summary.json; ok is false when the
-// run does not have it (a nil section, an index past the list's end).
-func ColumnValue(s *workers.Summary, path string) (float64, bool) {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return 0, false
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return 0, false
-	}
+// columnValue reads the number at path (checked by CheckColumn) from a
+// run's summary, walking the fields summary.json is written from; ok is
+// false when the run does not have it (a nil section or pointer, a map
+// without the key, an index past the list's end). A number summary.json
+// leaves out when zero (omitempty) is read as the 0 it is.
+func columnValue(s *workers.Summary, path string) (float64, bool) {
+	v := reflect.ValueOf(s)
 	for _, p := range strings.Split(path, ".") {
-		switch x := v.(type) {
-		case map[string]any:
-			v = x[p]
-		case []any:
-			i, err := strconv.Atoi(p)
-			if err != nil || i < 0 || i >= len(x) {
+		if v = deref(v); !v.IsValid() {
+			return 0, false
+		}
+		switch v.Kind() {
+		case reflect.Struct:
+			f, ok := jsonField(v.Type(), p)
+			if !ok {
 				return 0, false
 			}
-			v = x[i]
+			var err error
+			if v, err = v.FieldByIndexErr(f.Index); err != nil {
+				return 0, false // through a nil embedded pointer
+			}
+		case reflect.Slice, reflect.Array:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= v.Len() {
+				return 0, false
+			}
+			v = v.Index(i)
+		case reflect.Map:
+			if v.Type().Key().Kind() != reflect.String {
+				return 0, false
+			}
+			v = v.MapIndex(reflect.ValueOf(p).Convert(v.Type().Key()))
 		default:
 			return 0, false
 		}
 	}
-	f, ok := v.(float64)
-	return f, ok
+	if v = deref(v); !v.IsValid() || writtenAsText(v.Type()) {
+		return 0, false
+	}
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return float64(v.Int()), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return float64(v.Uint()), true
+	case reflect.Float32, reflect.Float64:
+		return v.Float(), true
+	}
+	return 0, false
+}
+
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+// writtenAsText reports whether summary.json writes a t through its own
+// marshaller (a scenarios.Duration is "5s", not a number).
+func writtenAsText(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return t.Implements(jsonMarshaler) || t.Implements(textMarshaler) || p.Implements(jsonMarshaler) || p.Implements(textMarshaler)
+}
+
+// deref follows pointers and interfaces; the result is invalid at a nil.
+func deref(v reflect.Value) reflect.Value {
+	for v.IsValid() && (v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface) {
+		if v.IsNil() {
+			return reflect.Value{}
+		}
+		v = v.Elem()
+	}
+	return v
 }
 
 // ColumnStats summarises each column over the runs of one point (nil
@@ -152,7 +200,7 @@ func ColumnStats(paths []string, runs []*workers.Summary) []ColumnStat {
 			if s == nil {
 				continue
 			}
-			if x, ok := ColumnValue(s, p); ok {
+			if x, ok := columnValue(s, p); ok {
 				xs = append(xs, x)
 			}
 		}

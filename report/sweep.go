@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -111,7 +110,7 @@ func SweepPointOf(index int, values []string, runs []*workers.Summary, dirs []st
 	if len(order) > 0 {
 		best := order[0]
 		for _, k := range order[1:] {
-			if cmp.Compare(count[k], count[best]) > 0 {
+			if count[k] > count[best] {
 				best = k
 			}
 		}

@@ -102,6 +102,9 @@ func TestCheckColumn(t *testing.T) {
 		{"status", `status is not a number`},
 		{"dead_peer.top.first.queued", `dead_peer.top is a list: the next part must be an index such as 0, got "first"`},
 		{"ops.ok.x", `ops.ok is a value; nothing is below it`},
+		// Written as text in summary.json ("30s", a timestamp): never a column value.
+		{"scenario.stop.duration", `scenario.stop.duration is written as text in summary.json, not a number`},
+		{"started", `started is written as text in summary.json, not a number`},
 	}
 	for _, tt := range tests {
 		err := CheckColumn(tt.path)
@@ -110,6 +113,25 @@ func TestCheckColumn(t *testing.T) {
 			t.Errorf("CheckColumn(%q) = %v, want nil", tt.path, err)
 		case tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr)):
 			t.Errorf("CheckColumn(%q) = %v, want %q…", tt.path, err, tt.wantErr)
+		}
+	}
+}
+
+// TestColumnStatsZero: a number summary.json leaves out when it is zero
+// (omitempty, such as target.datagrams) is a 0 of that run, not a run
+// without the column; a nil pointer (recovered_at_sec) is still absent.
+func TestColumnStatsZero(t *testing.T) {
+	sink := func(n uint64) *workers.Summary {
+		return &workers.Summary{Target: workers.TargetInfo{Datagrams: n}, PortExhaustion: &workers.PortReport{}}
+	}
+	got := ColumnStats([]string{"target.datagrams", "port_exhaustion.recovered_at_sec"}, []*workers.Summary{sink(0), sink(4)})
+	want := []ColumnStat{
+		{Path: "target.datagrams", Stat: &Stat{2, 0, 4, 2}},
+		{Path: "port_exhaustion.recovered_at_sec"},
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("ColumnStats %s = %+v, want %+v", want[i].Path, got[i].Stat, want[i].Stat)
 		}
 	}
 }

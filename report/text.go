@@ -90,7 +90,7 @@ func Text(w io.Writer, s *workers.Summary) error {
 	}
 	if h := s.HalfOpen; h != nil {
 		fmt.Fprintf(tw, "half-open\t%d connects started (%.1f/s), %d completed; pending peak %d, held peak %d", h.Started, h.StartsPerSec, h.Completed, h.PendingPeak, h.HeldPeak)
-		if h.AcceptQueue != nil {
+		if h.AcceptQueue != nil && h.AcceptBacklog != nil {
 			fmt.Fprintf(tw, "; target accept queue %d (backlog %d)", *h.AcceptQueue, *h.AcceptBacklog)
 		}
 		fmt.Fprintln(tw)

@@ -41,6 +41,13 @@ func TestTextKinds(t *testing.T) {
 				"                  completed: 2, after 250µs (min 170µs, max 330µs)",
 			},
 		},
+		{
+			// A summary.json read back with accept_queue but no accept_backlog
+			// (hand-edited, or cut): no accept-queue clause, and no panic.
+			name: "half-open",
+			sum:  workers.Summary{HalfOpen: &workers.HalfOpenReport{Started: 3, Completed: 2, AcceptQueue: &q}},
+			want: []string{"half-open        3 connects started (0.0/s), 2 completed; pending peak 0, held peak 0"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -98,6 +99,9 @@ func parseRate(s string) (uint64, bool) {
 		return 0, false
 	}
 	mult := map[string]uint64{"bit": 1, "kbit": 1000, "mbit": 1000_000, "gbit": 1000_000_000}[m[2]]
+	if n > math.MaxUint64/mult {
+		return 0, false // n * mult would wrap around into a small rate
+	}
 	return n * mult, true
 }
 

@@ -51,16 +51,22 @@ func (ps Problems) Error() string {
 
 // LoadFile reads, decodes and validates the scenario file at path.
 func LoadFile(path string) (*Scenario, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, Problems{{File: path, Line: 1, Column: 1, Msg: fmt.Sprintf("cannot read scenario: %v", err)}}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := readFile(path)
 	if err != nil {
 		return nil, Problems{{File: path, Line: 1, Column: 1, Msg: fmt.Sprintf("cannot read scenario: %v", err)}}
 	}
 	return Parse(path, data)
+}
+
+// readFile reads at most MaxFileSize+1 bytes of path: enough for Parse to
+// tell a file that is too large.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 }
 
 // Parse decodes and validates a scenario file's contents; name is used in

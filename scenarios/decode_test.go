@@ -98,6 +98,8 @@ func TestInvalidFiles(t *testing.T) {
 			`4:19: cell.shaping.rate "1 megabit": want a rate such as 1mbit, 500kbit or 8000bit`,
 			`4:37: cell.shaping.burst: 10 is out of range (allowed: 1000–67108864)`,
 			`6:24: cell.faults[0].action: "unplug" is not allowed (allowed: link-down, link-delete, route-blackhole, route-unreachable, route-prohibit, nft-drop, nft-reject, target-kill)`}},
+		// A rate whose bits per second do not fit in 64 bits (it would wrap to 290448384).
+		{"cell-shaping-overflow.yaml", []string{`4:19: cell.shaping.rate "18446744074gbit": want a rate such as 1mbit, 500kbit or 8000bit`}},
 		// Keys given twice; aliases.
 		{"duplicate.yaml", []string{`2:1: key "name" is given twice`}},
 		{"alias.yaml", []string{
@@ -213,6 +215,10 @@ func TestPortRange(t *testing.T) {
 		{"a-b", 0, 0, false},    // not numbers
 		{"10x-20", 0, 0, false}, // trailing junk
 		{"", 0, 0, false},       // empty
+		{"01025-5000", 0, 0, false},
+		{"+1025-5000", 0, 0, false},
+		{"1025-5000-6000", 0, 0, false},
+		{"99999999999999999999-5000", 0, 0, false},
 	}
 	for _, tt := range tests {
 		p := &PortExhaustion{SourcePorts: tt.in}

@@ -1,6 +1,9 @@
 package scenarios
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Kinds of this file.
 const (
@@ -77,7 +80,7 @@ func validateDeadPeer(v *validator, s *Scenario) {
 	v.num("dead_peer.top", float64(p.Top))
 	v.num("dead_peer.reaper.max_queued", float64(p.Reaper.MaxQueued))
 	v.num("dead_peer.reaper.every", float64(p.Reaper.Every))
-	if b := s.Target.Builtin; b != "" && !contains(deadPeerTargets, b) {
+	if b := s.Target.Builtin; b != "" && !slices.Contains(deadPeerTargets, b) {
 		v.add("target.builtin", fmt.Sprintf("kind %s needs target.builtin %s, %s or %s, got %s", KindDeadPeer, TargetNonReader, TargetVanish, TargetSink, b))
 	}
 }
@@ -101,13 +104,4 @@ func validateUDPTarget(v *validator, s *Scenario) {
 	if s.Kind != KindUDPPush && s.Target.Builtin == TargetUDPSink {
 		v.add("target.builtin", fmt.Sprintf("target.builtin: %s receives UDP and serves kind %s only", TargetUDPSink, KindUDPPush))
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

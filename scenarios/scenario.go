@@ -10,6 +10,7 @@ package scenarios
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -182,7 +183,8 @@ type Socket struct {
 
 // Limits are process resource limits applied before the load starts.
 type Limits struct {
-	// NoFile sets RLIMIT_NOFILE (soft and hard); 0 leaves it.
+	// NoFile sets the soft RLIMIT_NOFILE for the run (the hard limit is
+	// left: it must be at least NoFile); 0 leaves it.
 	NoFile uint64 `yaml:"nofile" json:"nofile"`
 }
 
@@ -243,16 +245,18 @@ func parsePortRange(s string) (lo, hi int, ok bool) {
 	if !found {
 		return 0, 0, false
 	}
-	if _, err := fmt.Sscanf(strings.TrimSpace(a), "%d", &lo); err != nil {
-		return 0, 0, false
-	}
-	if _, err := fmt.Sscanf(strings.TrimSpace(b), "%d", &hi); err != nil {
-		return 0, 0, false
-	}
-	if fmt.Sprint(lo) != strings.TrimSpace(a) || fmt.Sprint(hi) != strings.TrimSpace(b) {
+	lo, okLo := decimal(strings.TrimSpace(a))
+	hi, okHi := decimal(strings.TrimSpace(b))
+	if !okLo || !okHi {
 		return 0, 0, false
 	}
 	return lo, hi, true
+}
+
+// decimal reads s written as strconv.Itoa writes it: no "+", no leading zeros.
+func decimal(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	return n, err == nil && strconv.Itoa(n) == s
 }
 
 // Duration is a time.Duration written as "250ms", "5s", "2m" in files.

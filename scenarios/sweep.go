@@ -2,8 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -97,12 +95,7 @@ type Point struct {
 // point's scenario; every problem is reported at once (Problems), at the
 // position in the sweep file (or the base scenario file) it comes from.
 func LoadSweep(path string) (*Sweep, []Point, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, Problems{{File: path, Msg: fmt.Sprintf("cannot read sweep: %v", err)}}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := readFile(path)
 	if err != nil {
 		return nil, nil, Problems{{File: path, Msg: fmt.Sprintf("cannot read sweep: %v", err)}}
 	}
@@ -190,13 +183,13 @@ func ParseSweep(name string, data []byte) (*Sweep, []Point, error) {
 		if !filepath.IsAbs(baseFile) {
 			baseFile = filepath.Join(filepath.Dir(name), baseFile)
 		}
-		// Load it once as is, so its own problems carry its own positions.
-		if _, err := LoadFile(baseFile); err != nil {
-			return nil, nil, err
-		}
-		b, err := os.ReadFile(baseFile)
+		b, err := readFile(baseFile)
 		if err != nil {
-			return nil, nil, Problems{{File: baseFile, Msg: err.Error()}}
+			return nil, nil, Problems{{File: baseFile, Line: 1, Column: 1, Msg: fmt.Sprintf("cannot read scenario: %v", err)}}
+		}
+		// Parse it once as is, so its own problems carry its own positions.
+		if _, err := Parse(baseFile, b); err != nil {
+			return nil, nil, err
 		}
 		var bd yaml.Node
 		if err := yaml.Load(b, &bd); err != nil {

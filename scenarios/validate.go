@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -298,10 +299,8 @@ func (v *validator) enumAt(path, key, val string) {
 	if !ok {
 		panic("scenarios: no enum for " + key)
 	}
-	for _, a := range allowed {
-		if a == val {
-			return
-		}
+	if slices.Contains(allowed, val) {
+		return
 	}
 	v.add(path, fmt.Sprintf("%s: %q is not allowed (allowed: %s)", path, val, strings.Join(allowed, ", ")))
 }

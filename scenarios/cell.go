@@ -192,6 +192,9 @@ func validateCell(v *validator, s *Scenario) {
 	}
 	for i, f := range c.Faults {
 		v.numAt(fmt.Sprintf("cell.faults[%d].at", i), "cell.faults[].at", float64(f.At))
+		if f.At >= s.Stop.Duration {
+			v.add(fmt.Sprintf("cell.faults[%d].at", i), fmt.Sprintf("cell.faults[%d].at %s is not before stop.duration %s: the fault would never happen", i, f.At, s.Stop.Duration))
+		}
 		v.enumAt(fmt.Sprintf("cell.faults[%d].action", i), "cell.faults[].action", f.Action)
 	}
 }

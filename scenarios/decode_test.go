@@ -100,6 +100,9 @@ func TestInvalidFiles(t *testing.T) {
 			`6:24: cell.faults[0].action: "unplug" is not allowed (allowed: link-down, link-delete, route-blackhole, route-unreachable, route-prohibit, nft-drop, nft-reject, target-kill)`}},
 		// A rate whose bits per second do not fit in 64 bits (it would wrap to 290448384).
 		{"cell-shaping-overflow.yaml", []string{`4:19: cell.shaping.rate "18446744074gbit": want a rate such as 1mbit, 500kbit or 8000bit`}},
+		// Poisson arrivals need a constant rate; a fault after the run's end never happens.
+		{"poisson-stages.yaml", []string{`5:12: load.arrival: poisson needs a constant rate (load.rate without load.stages); stages ramp evenly spaced arrivals`}},
+		{"cell-fault-late.yaml", []string{`6:12: cell.faults[0].at 5s is not before stop.duration 2s: the fault would never happen`}},
 		// Keys given twice; aliases.
 		{"duplicate.yaml", []string{`2:1: key "name" is given twice`}},
 		{"alias.yaml", []string{

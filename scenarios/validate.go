@@ -187,6 +187,9 @@ func validate(s *Scenario) []fieldError {
 	if s.Load.Model == ModelClosed && (s.Load.Rate != 0 || len(s.Load.Stages) != 0) {
 		v.add("load.model", "load.rate and load.stages apply to the open model only; set load.model: open")
 	}
+	if s.Load.Arrival == ArrivalPoisson && len(s.Load.Stages) > 0 {
+		v.add("load.arrival", "load.arrival: poisson needs a constant rate (load.rate without load.stages); stages ramp evenly spaced arrivals")
+	}
 	for i, st := range s.Load.Stages {
 		v.numAt(fmt.Sprintf("load.stages[%d].duration", i), "load.stages[].duration", float64(st.Duration))
 		v.numAt(fmt.Sprintf("load.stages[%d].target", i), "load.stages[].target", st.Target)

@@ -59,8 +59,12 @@ func TestShippedTrendSweeps(t *testing.T) {
 		// the kernel's floor, so the rise is non-strict.
 		// (socket.effective_sndbuf of the default is the initial 69120 the
 		// kernel autotunes from, so it is tabulated, not checked.)
-		{"constrained-sockets.sweep.yaml", []string{"dead_peer.top.0.queued", "dead_peer.mean_queued_total"}, nil, nil, "deadline"},
-		{"tcp-wmem.sweep.yaml", []string{"dead_peer.top.0.queued", "dead_peer.mean_queued_total", "dead_peer.peak_queued_total"}, nil, nil, "deadline"},
+		// Checked: what a socket holds at its fullest, and the peak of the
+		// total. Not the mean of the total over the run, which depends on
+		// how soon the sockets filled on a busy machine (1624405 after
+		// 2234592 was seen once under load); it is tabulated only.
+		{"constrained-sockets.sweep.yaml", []string{"dead_peer.top.0.queued", "dead_peer.peak_queued_total"}, nil, nil, "deadline"},
+		{"tcp-wmem.sweep.yaml", []string{"dead_peer.top.0.queued", "dead_peer.peak_queued_total"}, nil, nil, "deadline"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

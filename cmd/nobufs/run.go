@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -137,6 +138,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 	code := exitOK
 	for i, sc := range scs {
 		if ctx.Err() != nil {
+			// Interrupted before this run started: it and the rest do not run.
+			fmt.Fprintf(o.st.stderr, "nobufs: interrupted; not run: %s\n", strings.Join(o.files[i:], " "))
+			code = exitInterrupted
 			break
 		}
 		sum, dir, err := runOne(ctx, o, sc, allow)

@@ -43,6 +43,11 @@ func Main() int {
 		stderr: os.Stderr,
 		tty:    term.IsTerminal(int(os.Stdout.Fd())),
 	}
+	if st.tty {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			st.width = w
+		}
+	}
 	return execute(ctx, st, os.Args[1:])
 }
 
@@ -50,6 +55,8 @@ func Main() int {
 type state struct {
 	stdout, stderr io.Writer
 	tty            bool
+	// width is the terminal's width in columns, 0 when unknown.
+	width int
 	// started is set once a command's own code runs (see newRootCmd).
 	started bool
 }

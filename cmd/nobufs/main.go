@@ -29,14 +29,11 @@ func Main() int {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	go func() {
-		if _, ok := <-sigs; !ok {
-			return
-		}
+		<-sigs
 		cancel()
-		if _, ok := <-sigs; ok {
-			fmt.Fprintln(os.Stderr, "nobufs: second interrupt, exiting at once")
-			os.Exit(exitInterrupted)
-		}
+		<-sigs
+		fmt.Fprintln(os.Stderr, "nobufs: second interrupt, exiting at once")
+		os.Exit(exitInterrupted)
 	}()
 	st := &state{
 		stdout: os.Stdout,

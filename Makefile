@@ -43,10 +43,11 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 $(PKGS)
 
 fuzz:
-	@set -e; for t in $$($(GO) test -list '^Fuzz' $(PKGS) | grep '^Fuzz'); do \
-		pkg=$$(grep -rl "func $$t(" --include='*_test.go' . | head -1 | xargs dirname); \
-		echo "fuzz $$pkg $$t for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$t for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
 	done
 
 clean:

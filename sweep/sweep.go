@@ -115,17 +115,23 @@ func Start(ctx context.Context, file, out string, now time.Time, opts Options) (
 	return sum, dir, err
 }
 
+// ErrNotSweepDir is returned by Resume for a directory without a readable
+// sweep plan.
+var ErrNotSweepDir = errors.New("not a sweep directory")
+
 // Resume continues the sweep in dir: runs whose summary says they ended
 // are kept, the others (interrupted, never finished, or rebuilt from the
 // timeline of a run that died) are run again.
 func Resume(ctx context.Context, dir string, opts Options) (*report.SweepSummary, error) {
 	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
 	if err != nil {
-		return nil, fmt.Errorf("%s is not a sweep directory: %w", dir, err)
+		return nil, fmt.Errorf("%s is %w: %w", dir, ErrNotSweepDir, err)
 	}
 	var plan Plan
-	if err := json.Unmarshal(b, &plan); err != nil || plan.Schema != 1 {
-		return nil, fmt.Errorf("%s: not a sweep plan (schema 1): %v", filepath.Join(dir, PlanFile), err)
+	if err := json.Unmarshal(b, &plan); err != nil {
+		return nil, fmt.Errorf("%s is %w: %s: %w", dir, ErrNotSweepDir, PlanFile, err)
+	} else if plan.Schema != 1 {
+		return nil, fmt.Errorf("%s is %w: %s: schema %d, want 1", dir, ErrNotSweepDir, PlanFile, plan.Schema)
 	}
 	for i := range plan.Points {
 		sc, err := scenarios.Parse(fmt.Sprintf("%s point %d", filepath.Join(dir, PlanFile), i), []byte(plan.Points[i].Source))

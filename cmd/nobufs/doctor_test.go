@@ -96,3 +96,24 @@ func TestRunRecordsPrediction(t *testing.T) {
 		t.Errorf("predicted %s/%s after %d, actual %s after %d ok: want them to agree", p.Resource, p.Class, p.AfterOps, f.Class, f.OKBefore)
 	}
 }
+
+// TestDoctorPredictsInTheCell: a scenario with a lab cell runs in the
+// cell's client namespace, so the prediction uses that namespace's own
+// sysctls (port-range-cell.yaml: 1025-5000, tcp_tw_reuse 0, nothing bound
+// yet), not the host's. Doctor only reads: no root needed.
+func TestDoctorPredictsInTheCell(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the port model reads Linux's settings")
+	}
+	code, out, errOut := runCLI(t, "doctor", "--json", "../../scenarios.d/port-range-cell.yaml")
+	if code != exitOK {
+		t.Fatalf("doctor --json: exit %d, want 0\n%s", code, errOut)
+	}
+	var r doctor.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out)
+	}
+	if p := r.Prediction; p == nil || p.Resource != doctor.ResPorts || p.AfterOps != 3976 {
+		t.Errorf("prediction %+v, want ports after 3976 ops (the cell's 1025-5000)", p)
+	}
+}

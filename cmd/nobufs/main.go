@@ -29,19 +29,21 @@ func Main() int {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	go func() {
-		if _, ok := <-sigs; !ok {
-			return
-		}
+		<-sigs
 		cancel()
-		if _, ok := <-sigs; ok {
-			fmt.Fprintln(os.Stderr, "nobufs: second interrupt, exiting at once")
-			os.Exit(exitInterrupted)
-		}
+		<-sigs
+		fmt.Fprintln(os.Stderr, "nobufs: second interrupt, exiting at once")
+		os.Exit(exitInterrupted)
 	}()
 	st := &state{
 		stdout: os.Stdout,
 		stderr: os.Stderr,
 		tty:    term.IsTerminal(int(os.Stdout.Fd())),
+	}
+	if st.tty {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			st.width = w
+		}
 	}
 	return execute(ctx, st, os.Args[1:])
 }
@@ -50,6 +52,8 @@ func Main() int {
 type state struct {
 	stdout, stderr io.Writer
 	tty            bool
+	// width is the terminal's width in columns, 0 when unknown.
+	width int
 	// started is set once a command's own code runs (see newRootCmd).
 	started bool
 }

@@ -37,7 +37,13 @@ func (p *progressLine) update(pr workers.Progress) {
 	if pr.TimeToFailure != nil {
 		fmt.Fprintf(&b, "  FAILED at %.3fs", pr.TimeToFailure.AtSec)
 	}
-	fmt.Fprintf(p.st.stdout, "\r\033[K%s", b.String())
+	line := b.String()
+	// A line wider than the terminal wraps, and \r then redraws only its
+	// last row: every update would leave a row behind.
+	if w := p.st.width; w > 1 && len(line) >= w {
+		line = line[:w-1]
+	}
+	fmt.Fprintf(p.st.stdout, "\r\033[K%s", line)
 	p.drawn = true
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -137,6 +138,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 	code := exitOK
 	for i, sc := range scs {
 		if ctx.Err() != nil {
+			// Interrupted before this run started: it and the rest do not run.
+			fmt.Fprintf(o.st.stderr, "nobufs: interrupted; not run: %s\n", strings.Join(o.files[i:], " "))
+			code = exitInterrupted
 			break
 		}
 		sum, dir, err := runOne(ctx, o, sc, allow)
@@ -167,7 +171,7 @@ func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []
 	// The prediction is made before the run opens anything, as doctor would.
 	src := doctor.Default()
 	src.Kmsg = nil
-	pred := doctor.Predict(sc, doctor.ReadHost(src))
+	pred := doctor.Predict(sc, hostFor(sc, doctor.ReadHost(src)))
 	run, err := record.Create(o.out, sc.Name, sc, time.Now())
 	if err != nil {
 		return nil, "", &exitError{code: exitInternal, err: err}

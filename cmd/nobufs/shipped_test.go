@@ -60,19 +60,23 @@ func TestProgressLine(t *testing.T) {
 		Classes: map[workers.Class]uint64{workers.ClassEADDRNOTAVAIL: 3}, TimeToFailure: &workers.Failure{AtSec: 1.2}}
 	tests := []struct {
 		tty, quiet bool
+		width      int
 		want       string
 	}{
-		{true, false, "\r\033[Kpe    1.5s        80 ok/s  open 4  ok 120  failed 3  eaddrnotavail 3  FAILED at 1.200s\r\033[K"},
-		{false, false, ""},
-		{true, true, ""},
+		{true, false, 0, "\r\033[Kpe    1.5s        80 ok/s  open 4  ok 120  failed 3  eaddrnotavail 3  FAILED at 1.200s\r\033[K"},
+		{true, false, 120, "\r\033[Kpe    1.5s        80 ok/s  open 4  ok 120  failed 3  eaddrnotavail 3  FAILED at 1.200s\r\033[K"},
+		// Narrower than the line: cut to one column less, so it never wraps.
+		{true, false, 40, "\r\033[Kpe    1.5s        80 ok/s  open 4  ok 1\r\033[K"},
+		{false, false, 40, ""},
+		{true, true, 40, ""},
 	}
 	for _, tt := range tests {
 		var out bytes.Buffer
-		p := newProgressLine(&state{stdout: &out, tty: tt.tty}, tt.quiet, "pe")
+		p := newProgressLine(&state{stdout: &out, tty: tt.tty, width: tt.width}, tt.quiet, "pe")
 		p.update(pr)
 		p.clear()
 		if got := out.String(); got != tt.want {
-			t.Errorf("tty=%v quiet=%v: got %q, want %q", tt.tty, tt.quiet, got, tt.want)
+			t.Errorf("tty=%v quiet=%v width=%d: got %q, want %q", tt.tty, tt.quiet, tt.width, got, tt.want)
 		}
 	}
 }

@@ -76,6 +76,9 @@ func runSweep(ctx context.Context, st *state, args []string, out, resume string,
 	)
 	if resume != "" {
 		sum, err = sweep.Resume(ctx, resume, opts)
+		if errors.Is(err, sweep.ErrNotSweepDir) {
+			return badResults(err)
+		}
 	} else {
 		sum, dir, err = sweep.Start(ctx, args[0], out, time.Now(), opts)
 	}

@@ -210,6 +210,8 @@ func TestTargetFlags(t *testing.T) {
 		{[]string{"target", "--mode", "never-accept", "--backlog", "-1"}, exitUsage, "--backlog -1: allowed: 0–65535"},
 		{[]string{"target", "--mode", "churn-peer", "--listen", "[::1]:0", "--peers", "2"}, exitUsage, "2 peers need an IPv4 loopback address (127.0.0.0/8), got ::1"},
 		{[]string{"target", "--mode", "flood"}, exitUsage, `--mode "flood": allowed:`},
+		{[]string{"target", "--mode", "non-reader", "--read-bytes", "-1"}, exitUsage, "--read-bytes and --vanish-after must not be negative"},
+		{[]string{"target", "--mode", "vanish", "--vanish-after", "-1s"}, exitUsage, "--read-bytes and --vanish-after must not be negative"},
 	}
 	for _, tt := range tests {
 		var out, errb strings.Builder

@@ -2,12 +2,10 @@ package main
 
 import (
 	"encoding/json"
-	"maps"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nobufs/nobufs/doctor"
-	"github.com/nobufs/nobufs/scenarios"
 )
 
 func newDoctorCmd(st *state) *cobra.Command {
@@ -41,7 +39,7 @@ Exit status: 0 (risks are information), 2 bad input.`,
 				if err != nil {
 					return err
 				}
-				p := doctor.Predict(scs[0], hostFor(scs[0], h))
+				p := doctor.Predict(scs[0], h)
 				r.Scenario, r.Prediction = scs[0].Name, &p
 			}
 			if asJSON {
@@ -54,23 +52,4 @@ Exit status: 0 (risks are information), 2 bad input.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
-}
-
-// hostFor is h as a run of sc sees it. A run with a lab cell loads from the
-// cell's client namespace: its own sysctls over the host's (those it does
-// not set are taken as the host's), and no port bound yet.
-func hostFor(sc *scenarios.Scenario, h *doctor.Host) *doctor.Host {
-	if sc.Cell == nil {
-		return h
-	}
-	c := *h
-	c.Sysctls = maps.Clone(h.Sysctls)
-	if c.Sysctls == nil {
-		c.Sysctls = map[string]string{}
-	}
-	for k, v := range sc.Cell.Client.Sysctls {
-		c.Sysctls[k] = string(v)
-	}
-	c.BusyPorts = map[uint16]int{}
-	return &c
 }

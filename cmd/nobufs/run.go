@@ -171,7 +171,7 @@ func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []
 	// The prediction is made before the run opens anything, as doctor would.
 	src := doctor.Default()
 	src.Kmsg = nil
-	pred := doctor.Predict(sc, hostFor(sc, doctor.ReadHost(src)))
+	pred := doctor.Predict(sc, doctor.ReadHost(src))
 	run, err := record.Create(o.out, sc.Name, sc, time.Now())
 	if err != nil {
 		return nil, "", &exitError{code: exitInternal, err: err}

@@ -110,6 +110,12 @@ failure: {classes: [eaddrnotavail, eaddrinuse]}
 	if got, want := (ErrorKey{f.Phase, f.Class, f.Code}), (ErrorKey{PhaseConnect, ClassEADDRNOTAVAIL, 99}); got != want {
 		t.Errorf("failure = %v, want %v", got, want)
 	}
+	// Loopback TIME_WAITs may be reused after tcp_tw_reuse_delay (1 s): a
+	// run slowed past that on a loaded machine gets a few more connects,
+	// so the exact counts hold for a run that failed within the second.
+	if f.AtSec >= 1 {
+		t.Skipf("failure came at %.3fs, after the 1 s TIME_WAIT reuse delay: counts are not exact (%d ok)", f.AtSec, f.OKBefore)
+	}
 	if f.Op != 51 || f.OKBefore != 50 {
 		t.Errorf("failure at op %d after %d ok, want op 51 after 50 ok", f.Op, f.OKBefore)
 	}

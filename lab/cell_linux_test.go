@@ -165,8 +165,10 @@ cell:
 	if got, want := sum.TimeToFailure.Class, workers.ClassEADDRNOTAVAIL; got != want {
 		t.Errorf("failure class = %s, want %s", got, want)
 	}
-	// 50 ports; the first fails at #51 (give or take one in flight).
-	if got := sum.TimeToFailure.OKBefore; got < 45 || got > 50 {
+	// 50 ports; the first fails at #51 (give or take one in flight, and
+	// the odd port this kernel hands out again over a veth — 51 was seen,
+	// as 3977–3985 of 3976 in TestShippedPortRangeCell).
+	if got := sum.TimeToFailure.OKBefore; got < 45 || got > 52 {
 		t.Errorf("connects before failure = %d, want about 50 (the cell's range)", got)
 	}
 	if sum.Cell == nil || !strings.HasPrefix(sum.Target.Address, "10.9.") {

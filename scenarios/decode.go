@@ -441,13 +441,23 @@ func yamlName(f reflect.StructField) string {
 }
 
 func fieldByName(v reflect.Value, key string) (reflect.Value, bool) {
-	t := v.Type()
-	for i := range t.NumField() {
-		if yamlName(t.Field(i)) == key {
-			return v.Field(i), true
-		}
+	if i := fieldIndex(v.Type(), key); i >= 0 {
+		return v.Field(i), true
 	}
 	return reflect.Value{}, false
+}
+
+// fieldIndex returns the index of the struct field written as key in
+// files, or -1. Only exported fields with a yaml name count: an empty key
+// ("": x) must not reach an untagged or unexported field.
+func fieldIndex(t reflect.Type, key string) int {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if n := yamlName(f); f.IsExported() && n != "" && n != "-" && n == key {
+			return i
+		}
+	}
+	return -1
 }
 
 func fieldNames(t reflect.Type) []string {

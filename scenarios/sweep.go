@@ -292,10 +292,8 @@ func checkPath(path string) error {
 }
 
 func structField(t reflect.Type, name string) (reflect.StructField, bool) {
-	for i := range t.NumField() {
-		if yamlName(t.Field(i)) == name && name != "" {
-			return t.Field(i), true
-		}
+	if i := fieldIndex(t, name); i >= 0 {
+		return t.Field(i), true
 	}
 	return reflect.StructField{}, false
 }

@@ -137,6 +137,7 @@ func FuzzParseSweep(f *testing.F) {
 	f.Add([]byte("name: s\nscenario: {name: b, kind: port-exhaustion}\naxes:\n  - path: socket.sndbuf\n    values: [2048, 4096]\n"))
 	f.Add([]byte("name: s\nscenario: x\naxes:\n  - path: cell.client.sysctls.net.ipv4.tcp_fin_timeout\n    values: [{a: 1}]\n"))
 	f.Add([]byte("axes: [{path: cell, values: [[1]]}]\n"))
+	f.Add([]byte("\"\": x\n")) // an empty key once reached the unexported Sweep.file (panic)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, pts, err := ParseSweep("f.yaml", data)
 		var ps Problems
@@ -147,4 +148,14 @@ func FuzzParseSweep(f *testing.F) {
 			t.Fatal("a valid sweep with no points")
 		}
 	})
+}
+
+// TestSweepEmptyKey: an empty key is an unknown key, not a way into the
+// sweep's unexported fields (the fuzzer found it panicking).
+func TestSweepEmptyKey(t *testing.T) {
+	_, _, err := ParseSweep("e.yaml", []byte("\"\": x\nname: s\n"))
+	var ps Problems
+	if !errors.As(err, &ps) || !strings.Contains(ps.Error(), `e.yaml:1:1: unknown key ""`) {
+		t.Fatalf("err = %v, want an unknown-key problem at 1:1", err)
+	}
 }

@@ -161,12 +161,18 @@ func ReadSummary(dir string) (*workers.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	return DecodeSummary(filepath.Join(dir, SummaryFile), b)
+}
+
+// DecodeSummary decodes the contents of a summary.json; name is used in
+// messages.
+func DecodeSummary(name string, b []byte) (*workers.Summary, error) {
 	var s workers.Summary
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: not a nobufs summary: %w", filepath.Join(dir, SummaryFile), err)
+		return nil, fmt.Errorf("%s: not a nobufs summary: %w", name, err)
 	}
 	if s.Schema == 0 || s.Schema > workers.SchemaVersion {
-		return nil, fmt.Errorf("%s: schema %d is not one this version reads (1–%d)", filepath.Join(dir, SummaryFile), s.Schema, workers.SchemaVersion)
+		return nil, fmt.Errorf("%s: schema %d is not one this version reads (1–%d)", name, s.Schema, workers.SchemaVersion)
 	}
 	return &s, nil
 }

@@ -21,7 +21,7 @@ func Text(w io.Writer, s *workers.Summary) error {
 		name = s.Scenario.Name
 	}
 	fmt.Fprintf(tw, "scenario\t%s (%s)\n", name, kindOf(s))
-	fmt.Fprintf(tw, "status\t%s, stopped by %s after %s\n", s.Status, s.StopReason, secs(s.ElapsedSec))
+	fmt.Fprintf(tw, "status\t%s, stopped by %s after %s\n", s.Status, stopPhrase(s.StopReason), secs(s.ElapsedSec))
 	fmt.Fprintf(tw, "target\t%s %s\n", s.Target.Mode, s.Target.Address)
 	fmt.Fprintf(tw, "ops\tissued %d, ok %d, failed %d, aborted %d, dropped %d\n", s.Ops.Issued, s.Ops.OK, s.Ops.Failed, s.Ops.Aborted, s.Ops.Dropped)
 	if f := s.TimeToFailure; f != nil {
@@ -84,7 +84,7 @@ func Text(w io.Writer, s *workers.Summary) error {
 		fmt.Fprintf(tw, "churn\t%d connects (%.1f/s) to %d peers %s-%s; closed %d by FIN, %d by RST; %d bursts; mean lifetime %s\n",
 			c.Connects, c.ConnectsPerSec, c.Peers, c.FirstPeer, c.LastPeer, c.ClosedFIN, c.ClosedRST, c.Bursts, secs(c.MeanLifetimeSec))
 		if g := c.SteadyOpen; g != nil {
-			fmt.Fprintf(tw, "steady open\tmean %.1f, min %d, max %d (%d samples, second half of the run)\n", g.Mean, g.Min, g.Max, g.Samples)
+			fmt.Fprintf(tw, "steady open\tmean %.1f, min %d, max %d (%s, second half of the run)\n", g.Mean, g.Min, g.Max, plural(g.Samples, "sample"))
 		}
 		fmt.Fprintf(tw, "bytes\tout %d, in %d\n", s.BytesOut, s.BytesIn)
 	}
@@ -95,7 +95,7 @@ func Text(w io.Writer, s *workers.Summary) error {
 		}
 		fmt.Fprintln(tw)
 		if g := h.PendingPlateau; g != nil {
-			fmt.Fprintf(tw, "pending plateau\tmean %.1f, min %d, max %d (%d samples, second half of the run)\n", g.Mean, g.Min, g.Max, g.Samples)
+			fmt.Fprintf(tw, "pending plateau\tmean %.1f, min %d, max %d (%s, second half of the run)\n", g.Mean, g.Min, g.Max, plural(g.Samples, "sample"))
 		}
 		for i, o := range h.Outcomes {
 			label := ""
@@ -192,4 +192,26 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// stopPhrase says what a stop reason means, for "stopped by …".
+func stopPhrase(reason string) string {
+	switch reason {
+	case workers.StopDuration:
+		return "stop.duration"
+	case workers.StopMaxOps:
+		return "stop.max_ops"
+	case workers.StopStagesDone:
+		return "the end of load.stages"
+	case workers.StopInterrupted:
+		return "an interrupt"
+	}
+	return reason // failure, error, and whatever a newer version wrote
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

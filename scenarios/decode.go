@@ -311,6 +311,15 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	bad := func() {
 		d.add(n, path, fmt.Sprintf("%s: want %s, got %q", label(path), typeWord(v.Kind()), n.Value))
 	}
+	// notInt: digits the YAML resolver did not take as an integer are one
+	// too large for 64 bits; anything else is the wrong type.
+	notInt := func() {
+		if intRE.MatchString(n.Value) {
+			d.add(n, path, fmt.Sprintf("%s: %s is too large for this field", label(path), n.Value))
+			return
+		}
+		bad()
+	}
 	switch v.Kind() {
 	case reflect.String:
 		if tag == "!!null" {
@@ -335,11 +344,7 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		if tag != "!!int" {
-			if intRE.MatchString(n.Value) {
-				d.add(n, path, fmt.Sprintf("%s: %s is too large for this field", label(path), n.Value))
-				return
-			}
-			bad()
+			notInt()
 			return
 		}
 		i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
@@ -350,7 +355,7 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		v.SetInt(i)
 	case reflect.Uint, reflect.Uint64, reflect.Uint32:
 		if tag != "!!int" {
-			bad()
+			notInt()
 			return
 		}
 		u, err := strconv.ParseUint(strings.ReplaceAll(n.Value, "_", ""), 0, 64)

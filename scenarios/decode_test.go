@@ -38,6 +38,7 @@ func TestInvalidFiles(t *testing.T) {
 			`5:12: socket.nodelay: want true or false, got "yes"`,
 			`6:11: socket.sndbuf: 512 is out of range (allowed: 0 or 1024–67108864)`}},
 		{"huge-int.yaml", []string{`4:12: load.workers: 99999999999999999999999 is too large for this field`}},
+		{"huge-uint.yaml", []string{`4:12: stop.max_ops: 99999999999999999999999 is too large for this field`}},
 		// Combinations.
 		{"open-no-rate.yaml", []string{`4:3: the open model needs load.rate > 0 or load.stages`}},
 		{"closed-rate.yaml", []string{`4:10: load.rate and load.stages apply to the open model only; set load.model: open`}},

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/vishvananda/netlink"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -162,7 +164,7 @@ cell:
 	if sum.TimeToFailure == nil {
 		t.Fatalf("no failure; summary status %s, ops %+v", sum.Status, sum.Ops)
 	}
-	if got, want := sum.TimeToFailure.Class, workers.ClassEADDRNOTAVAIL; got != want {
+	if got, want := sum.TimeToFailure.Class, errclass.ClassEADDRNOTAVAIL; got != want {
 		t.Errorf("failure class = %s, want %s", got, want)
 	}
 	// 50 ports; the first fails at #51 (give or take one in flight, and
@@ -187,20 +189,20 @@ func TestFaults(t *testing.T) {
 	needCells(t)
 	tests := []struct {
 		action string
-		want   workers.Class
+		want   errclass.Class
 		nft    bool
 	}{
-		{scenarios.FaultRouteBlackhole, workers.ClassEINVAL, false},
-		{scenarios.FaultRouteUnreachable, workers.ClassEHOSTUNREACH, false},
-		{scenarios.FaultRouteProhibit, workers.ClassEACCES, false},
-		{scenarios.FaultNftReject, workers.ClassECONNREFUSED, true},
+		{scenarios.FaultRouteBlackhole, errclass.ClassEINVAL, false},
+		{scenarios.FaultRouteUnreachable, errclass.ClassEHOSTUNREACH, false},
+		{scenarios.FaultRouteProhibit, errclass.ClassEACCES, false},
+		{scenarios.FaultNftReject, errclass.ClassECONNREFUSED, true},
 		// In-process target: closed listener, connects refused.
-		{scenarios.FaultTargetKill, workers.ClassECONNREFUSED, false},
+		{scenarios.FaultTargetKill, errclass.ClassECONNREFUSED, false},
 		// SYNs go unanswered: the connect runs into socket.connect_timeout.
-		{scenarios.FaultLinkDown, workers.ClassDeadline, false},
-		{scenarios.FaultNftDrop, workers.ClassDeadline, true},
+		{scenarios.FaultLinkDown, errclass.ClassDeadline, false},
+		{scenarios.FaultNftDrop, errclass.ClassDeadline, true},
 		// Both ends go: the client has no route any more.
-		{scenarios.FaultLinkDelete, workers.ClassENETUNREACH, false},
+		{scenarios.FaultLinkDelete, errclass.ClassENETUNREACH, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.action, func(t *testing.T) {
@@ -426,7 +428,7 @@ func TestShippedPortRangeCell(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := sum.TimeToFailure
-	if f == nil || f.Class != workers.ClassEADDRNOTAVAIL || f.Code != 99 {
+	if f == nil || f.Class != errclass.ClassEADDRNOTAVAIL || f.Code != 99 {
 		t.Fatalf("time to failure = %+v, want eaddrnotavail (99)", f)
 	}
 	// Give or take the connects in flight, and a few ports freed early
@@ -541,7 +543,7 @@ cell:
 			if got, want := sum.Target.Datagrams, sum.Ops.OK/2; got >= want {
 				t.Errorf("the sink received %d datagrams of %d sent, want fewer than %d (the rule is in from 100 ms of 1 s)", got, sum.Ops.OK, want)
 			}
-			refused := sum.TimeToFailure != nil && sum.TimeToFailure.Class == workers.ClassECONNREFUSED
+			refused := sum.TimeToFailure != nil && sum.TimeToFailure.Class == errclass.ClassECONNREFUSED
 			if want := action == scenarios.FaultNftReject; refused != want {
 				t.Errorf("failed with econnrefused = %v, want %v (errors %+v)", refused, want, sum.Errors)
 			}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/workers"
 )
 
@@ -66,7 +68,7 @@ cell:
 			if c, p := h.Completed, h.PendingPeak; c < 2 || c > 4 || p < 1 || p > 2 {
 				t.Errorf("completed %d, pending peak %d: want 2–4 completed and 1–2 pending", c, p)
 			}
-			if f := s.TimeToFailure; f == nil || f.Class != workers.ClassDeadline {
+			if f := s.TimeToFailure; f == nil || f.Class != errclass.ClassDeadline {
 				t.Errorf("time to failure %+v, want deadline (the pending connects' timeout)", f)
 			}
 		}},

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"go.uber.org/goleak"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -109,7 +111,7 @@ func TestRebuild(t *testing.T) {
 		t.Errorf("rebuilt = status %s ops %+v peak %d", s.Status, s.Ops, s.PeakOpen)
 	}
 	f := s.TimeToFailure
-	if f == nil || f.Class != workers.ClassEADDRNOTAVAIL || f.AtSec != 2 || f.OKBefore != 150 {
+	if f == nil || f.Class != errclass.ClassEADDRNOTAVAIL || f.AtSec != 2 || f.OKBefore != 150 {
 		t.Errorf("rebuilt time to failure = %+v, want eaddrnotavail known at the 2 s sample after 150 ok", f)
 	}
 	if _, err := Rebuild(t.TempDir()); !errors.Is(err, ErrNotRun) {

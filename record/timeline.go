@@ -13,6 +13,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/workers"
 )
 
@@ -160,13 +162,13 @@ func FromTimeline(tl *Timeline) *workers.Summary {
 	if st.Scenario != nil {
 		s.Socket.Requested = st.Scenario.Socket
 	}
-	failSet := map[workers.Class]bool{}
+	failSet := map[errclass.Class]bool{}
 	if st.Scenario != nil {
 		for _, c := range st.Scenario.Failure.Classes {
-			failSet[workers.Class(c)] = true
+			failSet[errclass.Class(c)] = true
 		}
 	}
-	type key = workers.ErrorKey
+	type key = errclass.ErrorKey
 	errs := map[key]*workers.ErrorCount{}
 	var order []key
 	for _, smp := range tl.Samples {
@@ -181,7 +183,7 @@ func FromTimeline(tl *Timeline) *workers.Summary {
 			k := key{Phase: d.Phase, Class: d.Class, Code: d.Code}
 			e := errs[k]
 			if e == nil {
-				e = &workers.ErrorCount{Phase: d.Phase, Class: d.Class, Code: d.Code, Name: workers.WSAName(d.Code), FirstAt: smp.Elapsed}
+				e = &workers.ErrorCount{Phase: d.Phase, Class: d.Class, Code: d.Code, Name: errclass.WSAName(d.Code), FirstAt: smp.Elapsed}
 				errs[k] = e
 				order = append(order, k)
 				if failSet[d.Class] && (s.TimeToFailure == nil || smp.Elapsed < s.TimeToFailure.AtSec) {
@@ -195,7 +197,7 @@ func FromTimeline(tl *Timeline) *workers.Summary {
 	for _, k := range order {
 		s.Errors = append(s.Errors, *errs[k])
 	}
-	byClass := map[workers.Class]int{}
+	byClass := map[errclass.Class]int{}
 	for _, e := range s.Errors {
 		if i, ok := byClass[e.Class]; ok {
 			s.Classes[i].Count += e.Count

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/workers"
 )
 
@@ -27,16 +29,16 @@ func TestStatOf(t *testing.T) {
 	}
 }
 
-func failed(at float64, ok uint64, class workers.Class, code int) *workers.Summary {
-	return &workers.Summary{Status: workers.StatusPassed, TimeToFailure: &workers.Failure{AtSec: at, OKBefore: ok, Class: class, Phase: workers.PhaseConnect, Code: code}}
+func failed(at float64, ok uint64, class errclass.Class, code int) *workers.Summary {
+	return &workers.Summary{Status: workers.StatusPassed, TimeToFailure: &workers.Failure{AtSec: at, OKBefore: ok, Class: class, Phase: errclass.PhaseConnect, Code: code}}
 }
 
 func TestSweepPointOf(t *testing.T) {
 	runs := []*workers.Summary{
-		failed(0.2, 100, workers.ClassEADDRNOTAVAIL, 99),
+		failed(0.2, 100, errclass.ClassEADDRNOTAVAIL, 99),
 		{Status: workers.StatusPassed}, // no failure
-		failed(0.1, 98, workers.ClassEADDRINUSE, 98),
-		failed(0.4, 99, workers.ClassEADDRNOTAVAIL, 99),
+		failed(0.1, 98, errclass.ClassEADDRINUSE, 98),
+		failed(0.4, 99, errclass.ClassEADDRNOTAVAIL, 99),
 		nil, // not run (interrupted sweep)
 		{Status: workers.StatusInterrupted},
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/workers"
 )
@@ -31,7 +33,7 @@ func TestTextKinds(t *testing.T) {
 			name: "half-open",
 			sum: workers.Summary{HalfOpen: &workers.HalfOpenReport{Started: 42, StartsPerSec: 10.5, Completed: 2, PendingPeak: 10, HeldPeak: 2,
 				PendingPlateau: &workers.GaugeStats{Samples: 3, Mean: 10, Min: 10, Max: 10},
-				Outcomes: []workers.ClassTiming{{Class: workers.ClassDeadline, Count: 30, MinSec: 1.0002, MeanSec: 1.0007, MaxSec: 1.0012},
+				Outcomes: []workers.ClassTiming{{Class: errclass.ClassDeadline, Count: 30, MinSec: 1.0002, MeanSec: 1.0007, MaxSec: 1.0012},
 					{Class: "completed", Count: 2, MinSec: 0.00017, MeanSec: 0.00025, MaxSec: 0.00033}},
 				AcceptQueue: &q, AcceptBacklog: &b}},
 			want: []string{

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/lab"
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/workers"
@@ -59,7 +61,7 @@ func TestPortRangeSweep(t *testing.T) {
 	}
 	prev := 0.0
 	for i, p := range sum.Points {
-		if p.Failures != sum.Repetitions || p.Class != string(workers.ClassEADDRNOTAVAIL) || p.Code != 99 {
+		if p.Failures != sum.Repetitions || p.Class != string(errclass.ClassEADDRNOTAVAIL) || p.Code != 99 {
 			t.Errorf("point %d (%v): %d/%d failed with %s code %d, want every repetition eaddrnotavail code 99", i, p.Values, p.Failures, p.Runs, p.Class, p.Code)
 			continue
 		}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
@@ -93,7 +95,7 @@ func (k *churnKind) op(ctx context.Context, w *Worker, op uint64) {
 	t0 := time.Now()
 	c, err := k.dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		w.Fail(ctx, op, PhaseConnect, err)
+		w.Fail(ctx, op, errclass.PhaseConnect, err)
 		return
 	}
 	w.Connected(time.Since(t0))
@@ -121,7 +123,7 @@ func (k *churnKind) op(ctx context.Context, w *Worker, op uint64) {
 		return
 	}
 	if cerr != nil {
-		w.Fail(ctx, op, PhaseClose, cerr)
+		w.Fail(ctx, op, errclass.PhaseClose, cerr)
 		return
 	}
 	w.OK(time.Since(t0))
@@ -132,7 +134,7 @@ func (k *churnKind) op(ctx context.Context, w *Worker, op uint64) {
 // (recorded on w); the run stopping is not a failure.
 func (k *churnKind) live(ctx context.Context, w *Worker, op uint64, c net.Conn, r *rand.Rand, end time.Time) bool {
 	if err := afterConnect(c, k.sc.Socket); err != nil {
-		w.Fail(ctx, op, PhaseSetsockopt, err)
+		w.Fail(ctx, op, errclass.PhaseSetsockopt, err)
 		return false
 	}
 	// Close the socket when the run stops, so a blocked read or write
@@ -170,22 +172,22 @@ func (k *churnKind) live(ctx context.Context, w *Worker, op uint64, c net.Conn, 
 }
 
 // burst sends one framed burst of send bytes and reads the reply bytes.
-func (k *churnKind) burst(c net.Conn, send, reply uint32, w *Worker) (Phase, error) {
+func (k *churnKind) burst(c net.Conn, send, reply uint32, w *Worker) (errclass.Phase, error) {
 	if err := c.SetDeadline(time.Now().Add(k.sc.Socket.IOTimeout.D())); err != nil {
-		return PhaseSend, err
+		return errclass.PhaseSend, err
 	}
 	var hdr [churnHeaderLen]byte
 	putChurnHeader(hdr[:], send, reply)
 	first := min(int(send), len(k.payload))
 	bufs := net.Buffers{hdr[:], k.payload[:first]}
 	if _, err := bufs.WriteTo(c); err != nil {
-		return PhaseSend, err
+		return errclass.PhaseSend, err
 	}
 	for left := int(send) - first; left > 0; {
 		n, err := c.Write(k.payload[:min(left, len(k.payload))])
 		left -= n
 		if err != nil {
-			return PhaseSend, err
+			return errclass.PhaseSend, err
 		}
 	}
 	n, err := io.CopyN(io.Discard, c, int64(reply))
@@ -194,7 +196,7 @@ func (k *churnKind) burst(c net.Conn, send, reply uint32, w *Worker) (Phase, err
 		err = io.ErrUnexpectedEOF // the peer closed mid-reply
 	}
 	if err != nil {
-		return PhaseRecv, err
+		return errclass.PhaseRecv, err
 	}
 	return "", nil
 }

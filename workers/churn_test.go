@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
@@ -139,7 +141,7 @@ func TestChurnPeer(t *testing.T) {
 		t.Errorf("read after an oversized header: %v, want EOF", err)
 	}
 	waitFor(t, func() bool { _, errs := tgt.Stats(); return len(errs) == 1 })
-	if _, errs := tgt.Stats(); len(errs) != 1 || errs[0].Class != ClassOther {
+	if _, errs := tgt.Stats(); len(errs) != 1 || errs[0].Class != errclass.ClassOther {
 		t.Errorf("target errors = %+v, want one of class other", errs)
 	}
 }
@@ -275,7 +277,7 @@ func TestP2PChurnFDLimit(t *testing.T) {
 	if f == nil {
 		t.Fatalf("no failure; errors %+v", sum.Errors)
 	}
-	if f.Class != ClassEMFILE || f.Phase != PhaseSocket {
+	if f.Class != errclass.ClassEMFILE || f.Phase != errclass.PhaseSocket {
 		t.Errorf("failure %s/%s, want socket/emfile", f.Phase, f.Class)
 	}
 	if sum.Status != StatusPassed || sum.StopReason != StopFailure {

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
@@ -139,7 +141,7 @@ func (k *deadPeerKind) op(ctx context.Context, w *Worker, op uint64) {
 			k.end(w, pw, endReaped)
 			return
 		}
-		w.Fail(ctx, op, PhaseSend, err)
+		w.Fail(ctx, op, errclass.PhaseSend, err)
 		k.end(w, pw, endError)
 		return
 	}
@@ -158,9 +160,9 @@ func (k *deadPeerKind) op(ctx context.Context, w *Worker, op uint64) {
 		// The run stopped during the write: not a failure.
 	case errors.Is(err, os.ErrDeadlineExceeded): // not isDeadline: ETIMEDOUT is a Timeout() too
 		k.blocked.Add(1)
-		w.Fail(ctx, op, PhaseSend, err)
+		w.Fail(ctx, op, errclass.PhaseSend, err)
 	default:
-		w.Fail(ctx, op, PhaseSend, err)
+		w.Fail(ctx, op, errclass.PhaseSend, err)
 		if pc.broken {
 			k.end(w, pw, endError)
 		} else {
@@ -186,7 +188,7 @@ func (k *deadPeerKind) dial(ctx context.Context, w *Worker, pw *peerWorker, op u
 	t0 := time.Now()
 	c, err := k.dialer.DialContext(ctx, "tcp", k.addr)
 	if err != nil {
-		w.Fail(ctx, op, PhaseConnect, err)
+		w.Fail(ctx, op, errclass.PhaseConnect, err)
 		pw.endedAt = time.Now()
 		return false
 	}
@@ -197,7 +199,7 @@ func (k *deadPeerKind) dial(ctx context.Context, w *Worker, pw *peerWorker, op u
 	}
 	if err != nil {
 		_ = c.Close()
-		w.Fail(ctx, op, PhaseSetsockopt, err)
+		w.Fail(ctx, op, errclass.PhaseSetsockopt, err)
 		pw.endedAt = time.Now()
 		return false
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
@@ -67,7 +69,7 @@ func runDeadPeer(t *testing.T, sc *scenarios.Scenario) (*Summary, timelineExtra)
 }
 
 // errorOf returns the count and first time of (phase, class) in s.
-func errorOf(s *Summary, phase Phase, class Class) (n uint64, firstAt float64, code int) {
+func errorOf(s *Summary, phase errclass.Phase, class errclass.Class) (n uint64, firstAt float64, code int) {
 	firstAt = -1
 	for _, e := range s.Errors {
 		if e.Phase == phase && e.Class == class {
@@ -126,7 +128,7 @@ func TestDeadPeerShipped(t *testing.T) {
 			if tt.blocks && d.BlockedWrites == 0 {
 				t.Errorf("blocked writes = 0, want > 0")
 			}
-			if n, _, _ := errorOf(sum, PhaseSend, ClassDeadline); n != d.BlockedWrites {
+			if n, _, _ := errorOf(sum, errclass.PhaseSend, errclass.ClassDeadline); n != d.BlockedWrites {
 				t.Errorf("send/deadline errors = %d, want blocked writes %d", n, d.BlockedWrites)
 			}
 			if got, want := len(d.Top), min(sc.DeadPeer.Top, int(d.Connections)); got != want {
@@ -197,8 +199,8 @@ func TestDeadPeerUserTimeout(t *testing.T) {
 	// EPIPE comes with the next write, the redial 500ms later.
 	sc.Stop.OnFailure, sc.Stop.AfterFailure = true, scenarios.Duration(time.Second)
 	sum, _ := runDeadPeer(t, sc)
-	nt, atT, codeT := errorOf(sum, PhaseSend, ClassETIMEDOUT)
-	np, atP, codeP := errorOf(sum, PhaseSend, ClassEPIPE)
+	nt, atT, codeT := errorOf(sum, errclass.PhaseSend, errclass.ClassETIMEDOUT)
+	np, atP, codeP := errorOf(sum, errclass.PhaseSend, errclass.ClassEPIPE)
 	if nt == 0 || np == 0 {
 		t.Fatalf("send/etimedout %d, send/epipe %d; want both (errors %+v)", nt, np, sum.Errors)
 	}
@@ -208,7 +210,7 @@ func TestDeadPeerUserTimeout(t *testing.T) {
 	if atP < atT {
 		t.Errorf("epipe first at %.3fs before etimedout at %.3fs; want etimedout then epipe", atP, atT)
 	}
-	if f := sum.TimeToFailure; f == nil || f.Class != ClassETIMEDOUT {
+	if f := sum.TimeToFailure; f == nil || f.Class != errclass.ClassETIMEDOUT {
 		t.Errorf("time to failure = %+v, want etimedout", f)
 	}
 	if d := sum.DeadPeer; d.Connections <= uint64(sc.Load.Workers) {
@@ -255,8 +257,8 @@ func TestDeadPeerTargets(t *testing.T) {
 			if !tt.wantReset {
 				return
 			}
-			nr, atR, codeR := errorOf(sum, PhaseSend, ClassECONNRESET)
-			np, atP, _ := errorOf(sum, PhaseSend, ClassEPIPE)
+			nr, atR, codeR := errorOf(sum, errclass.PhaseSend, errclass.ClassECONNRESET)
+			np, atP, _ := errorOf(sum, errclass.PhaseSend, errclass.ClassEPIPE)
 			if nr == 0 || np == 0 || atP < atR || codeR != 104 {
 				t.Errorf("send/econnreset %d (first %.3fs, code %d), send/epipe %d (first %.3fs); want econnreset (104) then epipe; errors %+v; ops %+v; target %+v; dead_peer %+v", nr, atR, codeR, np, atP, sum.Errors, sum.Ops, sum.Target, sum.DeadPeer)
 			}

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -58,7 +60,7 @@ type Progress struct {
 	OKPerSec float64
 	Open     int64
 	// Classes counts errors by class so far.
-	Classes map[Class]uint64
+	Classes map[errclass.Class]uint64
 	// TimeToFailure is set once a failure class has occurred.
 	TimeToFailure *Failure
 }
@@ -85,10 +87,10 @@ type Sample struct {
 
 // ErrorDelta counts one (phase, class, code) within an interval.
 type ErrorDelta struct {
-	Phase Phase  `json:"phase"`
-	Class Class  `json:"class"`
-	Code  int    `json:"code"`
-	N     uint64 `json:"n"`
+	Phase errclass.Phase `json:"phase"`
+	Class errclass.Class `json:"class"`
+	Code  int            `json:"code"`
+	N     uint64         `json:"n"`
 }
 
 // StartLine is the first line of timeline.ndjson: enough to rebuild a
@@ -124,7 +126,7 @@ type runState struct {
 	start   time.Time
 	issued  atomic.Uint64
 	dropped atomic.Uint64
-	failSet map[Class]bool
+	failSet map[errclass.Class]bool
 	workers []*Worker
 	// target is the built-in target of the run; nil for an external one.
 	target *Target
@@ -145,11 +147,11 @@ func (rs *runState) totalOK() uint64 {
 }
 
 // firstError is called the first time a worker sees an ErrorKey.
-func (rs *runState) firstError(k ErrorKey, at time.Duration, op uint64) {
+func (rs *runState) firstError(k errclass.ErrorKey, at time.Duration, op uint64) {
 	if !rs.failSet[k.Class] {
 		return
 	}
-	f := &Failure{Class: k.Class, Phase: k.Phase, Code: k.Code, Name: WSAName(k.Code), AtSec: at.Seconds(), Op: op, OKBefore: rs.totalOK()}
+	f := &Failure{Class: k.Class, Phase: k.Phase, Code: k.Code, Name: errclass.WSAName(k.Code), AtSec: at.Seconds(), Op: op, OKBefore: rs.totalOK()}
 	for {
 		cur := rs.ttf.Load()
 		if cur != nil && f.AtSec >= cur.AtSec {
@@ -234,9 +236,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		sum.Target = TargetInfo{Mode: "external", Address: addr}
 	}
 
-	rs := &runState{sc: sc, failSet: map[Class]bool{}, target: tgt, cell: cell}
+	rs := &runState{sc: sc, failSet: map[errclass.Class]bool{}, target: tgt, cell: cell}
 	for _, c := range sc.Failure.Classes {
-		rs.failSet[Class(c)] = true
+		rs.failSet[errclass.Class(c)] = true
 	}
 	var k kind
 	if err := onThreadIn(enterClient, func() { k, err = newKind(sc, addr, rs) }); err != nil {
@@ -401,7 +403,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 
 	samplerDone := make(chan struct{})
 	workersDone := make(chan struct{})
-	smp := &sampler{rs: rs, tl: tl, kind: k, hostState: opts.HostState, progress: opts.Progress, prevErrs: map[ErrorKey]*errStat{}}
+	smp := &sampler{rs: rs, tl: tl, kind: k, hostState: opts.HostState, progress: opts.Progress, prevErrs: map[errclass.ErrorKey]*errStat{}}
 	go func() {
 		defer close(samplerDone)
 		t := time.NewTicker(sampleEvery)
@@ -440,7 +442,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	}
 	sum.StopReason = reason
 
-	all := map[ErrorKey]*errStat{}
+	all := map[errclass.ErrorKey]*errStat{}
 	connect, op := newHist(), newHist()
 	for _, w := range rs.workers {
 		w.snapshotErrors(all)
@@ -558,7 +560,7 @@ type sampler struct {
 	progress                                         func(Progress)
 	seq                                              int
 	prevOK, prevFailed, prevDropped, prevOut, prevIn uint64
-	prevErrs                                         map[ErrorKey]*errStat
+	prevErrs                                         map[errclass.ErrorKey]*errStat
 	lastAt                                           time.Duration
 }
 
@@ -566,7 +568,7 @@ func (s *sampler) sample(sum *Summary) {
 	now := time.Since(s.rs.start)
 	var ok, failed, out, in uint64
 	var open int64
-	errs := map[ErrorKey]*errStat{}
+	errs := map[errclass.ErrorKey]*errStat{}
 	for _, w := range s.rs.workers {
 		ok += w.ok.Load()
 		failed += w.failed.Load()
@@ -579,7 +581,7 @@ func (s *sampler) sample(sum *Summary) {
 	s.seq++
 	smp := Sample{Type: "sample", Seq: s.seq, Elapsed: now.Seconds(), OK: ok - s.prevOK, Failed: failed - s.prevFailed,
 		Dropped: dropped - s.prevDropped, Open: open, BytesOut: out - s.prevOut, BytesIn: in - s.prevIn}
-	classes := map[Class]uint64{}
+	classes := map[errclass.Class]uint64{}
 	for k, st := range errs {
 		classes[k.Class] += st.count
 		var prev uint64

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
@@ -107,7 +109,7 @@ failure: {classes: [eaddrnotavail, eaddrinuse]}
 		t.Fatalf("no time to failure; errors %+v", sum.Errors)
 	}
 	// 50 ports, one worker: connects 1..50 succeed, #51 finds none free.
-	if got, want := (ErrorKey{f.Phase, f.Class, f.Code}), (ErrorKey{PhaseConnect, ClassEADDRNOTAVAIL, 99}); got != want {
+	if got, want := (errclass.ErrorKey{Phase: f.Phase, Class: f.Class, Code: f.Code}), (errclass.ErrorKey{Phase: errclass.PhaseConnect, Class: errclass.ClassEADDRNOTAVAIL, Code: 99}); got != want {
 		t.Errorf("failure = %v, want %v", got, want)
 	}
 	// Loopback TIME_WAITs may be reused after tcp_tw_reuse_delay (1 s): a
@@ -147,7 +149,7 @@ failure: {classes: [eaddrnotavail, eaddrinuse]}
 		t.Fatalf("no time to failure; errors %+v", sum.Errors)
 	}
 	// Every port of the range was busy (TIME_WAIT from this or an earlier run).
-	if got, want := (ErrorKey{f.Phase, f.Class, f.Code}), (ErrorKey{PhaseBind, ClassEADDRINUSE, 98}); runtime.GOOS == "linux" && got != want {
+	if got, want := (errclass.ErrorKey{Phase: f.Phase, Class: f.Class, Code: f.Code}), (errclass.ErrorKey{Phase: errclass.PhaseBind, Class: errclass.ClassEADDRINUSE, Code: 98}); runtime.GOOS == "linux" && got != want {
 		t.Errorf("failure = %v, want %v", got, want)
 	}
 	if f.OKBefore > 50 {
@@ -288,7 +290,7 @@ failure: {classes: []}
 		t.Errorf("timeline drops add up to %v, summary says %d", dropped, sum.Ops.Dropped)
 	}
 	// Waiting for the server's close timed out: our own deadline, in recv.
-	if len(sum.Errors) == 0 || sum.Errors[0].Class != ClassDeadline || sum.Errors[0].Phase != PhaseRecv {
+	if len(sum.Errors) == 0 || sum.Errors[0].Class != errclass.ClassDeadline || sum.Errors[0].Phase != errclass.PhaseRecv {
 		t.Errorf("errors = %+v, want recv/deadline", sum.Errors)
 	}
 }
@@ -358,7 +360,7 @@ port_exhaustion: {close_first: server}
 	rl0 := ReadSettings().Rlimits["nofile"]
 	sum, _ := runScenario(t, context.Background(), sc, Options{})
 	f := sum.TimeToFailure
-	if f == nil || f.Class != ClassEMFILE {
+	if f == nil || f.Class != errclass.ClassEMFILE {
 		t.Fatalf("failure = %+v, want emfile (errors %+v)", f, sum.Errors)
 	}
 	if got := ReadSettings().Rlimits["nofile"]; got != rl0 {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
@@ -47,7 +49,7 @@ type halfOpenCounters struct {
 	pending, waiting   atomic.Int64
 	held               atomic.Int64
 	// outcomes is owned by the worker's goroutine; read after it exited.
-	outcomes map[Class]*timing
+	outcomes map[errclass.Class]*timing
 	_        [16]byte
 }
 
@@ -71,7 +73,7 @@ type halfOpenTotals struct {
 }
 
 // classCompleted is the outcome name of a connect whose handshake completed.
-const classCompleted Class = "completed"
+const classCompleted errclass.Class = "completed"
 
 // startPacer spaces connect starts at least every apart, across workers.
 type startPacer struct {
@@ -98,7 +100,7 @@ func newHalfOpenKind(sc *scenarios.Scenario, addr string, rs *runState) (*halfOp
 	k := &halfOpenKind{sc: sc, h: h, addr: addr, dialer: newDialer(sc.Socket, nil), target: rs.target,
 		per: make([]halfOpenCounters, sc.Load.Workers)}
 	for i := range k.per {
-		k.per[i].outcomes = map[Class]*timing{}
+		k.per[i].outcomes = map[errclass.Class]*timing{}
 	}
 	if h.MaxPending > 0 {
 		k.slots = make(chan struct{}, h.MaxPending)
@@ -127,8 +129,8 @@ func (k *halfOpenKind) op(ctx context.Context, w *Worker, op uint64) {
 		<-k.slots
 	}
 	if err != nil {
-		if w.Fail(ctx, op, PhaseConnect, err) {
-			k.outcome(cnt, Classify(err, PhaseConnect).Class, d)
+		if w.Fail(ctx, op, errclass.PhaseConnect, err) {
+			k.outcome(cnt, errclass.Classify(err, errclass.PhaseConnect).Class, d)
 		}
 		return
 	}
@@ -152,7 +154,7 @@ func (k *halfOpenKind) op(ctx context.Context, w *Worker, op uint64) {
 	err = c.Close()
 	w.Closed()
 	if err != nil {
-		w.Fail(ctx, op, PhaseClose, err)
+		w.Fail(ctx, op, errclass.PhaseClose, err)
 		return
 	}
 	w.OK(time.Since(t0))
@@ -190,7 +192,7 @@ func (k *halfOpenKind) admit(ctx context.Context, cnt *halfOpenCounters) bool {
 	return true
 }
 
-func (k *halfOpenKind) outcome(cnt *halfOpenCounters, c Class, d time.Duration) {
+func (k *halfOpenKind) outcome(cnt *halfOpenCounters, c errclass.Class, d time.Duration) {
 	t := cnt.outcomes[c]
 	if t == nil {
 		t = &timing{}
@@ -249,7 +251,7 @@ func (k *halfOpenKind) report(s *Summary) {
 	if s.ElapsedSec > 0 {
 		r.StartsPerSec = float64(t.started) / s.ElapsedSec
 	}
-	all := map[Class]*timing{}
+	all := map[errclass.Class]*timing{}
 	for i := range k.per {
 		for c, tm := range k.per[i].outcomes {
 			a := all[c]

@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
-func outcome(r *HalfOpenReport, c Class) *ClassTiming {
+func outcome(r *HalfOpenReport, c errclass.Class) *ClassTiming {
 	for i := range r.Outcomes {
 		if r.Outcomes[i].Class == c {
 			return &r.Outcomes[i]
@@ -52,10 +54,10 @@ func TestHalfOpenShipped(t *testing.T) {
 	if g := h.PendingPlateau; g.Max != 10 || g.Mean < 7 || h.PendingPeak != 10 {
 		t.Errorf("pending plateau %+v, peak %d; want max 10 and mean at least 7", g, h.PendingPeak)
 	}
-	if f := sum.TimeToFailure; f == nil || f.Class != ClassDeadline || f.Phase != PhaseConnect {
+	if f := sum.TimeToFailure; f == nil || f.Class != errclass.ClassDeadline || f.Phase != errclass.PhaseConnect {
 		t.Fatalf("time to failure %+v, want connect/deadline", f)
 	}
-	d := outcome(h, ClassDeadline)
+	d := outcome(h, errclass.ClassDeadline)
 	if d == nil || d.Count < 10 {
 		t.Fatalf("outcomes %+v, want at least 10 deadline", h.Outcomes)
 	}
@@ -64,7 +66,7 @@ func TestHalfOpenShipped(t *testing.T) {
 		t.Errorf("deadline after %.3fs at the soonest, want >= the 1s connect timeout", d.MinSec)
 	}
 	for _, c := range sum.Classes {
-		if c.Class != ClassDeadline {
+		if c.Class != errclass.ClassDeadline {
 			t.Errorf("class %s occurred (%d), want only deadline", c.Class, c.Count)
 		}
 	}
@@ -151,10 +153,10 @@ func TestHalfOpenVariants(t *testing.T) {
 			},
 			check: func(t *testing.T, sum *Summary) {
 				f := sum.TimeToFailure
-				if f == nil || f.Class != ClassECONNREFUSED || f.Phase != PhaseConnect {
+				if f == nil || f.Class != errclass.ClassECONNREFUSED || f.Phase != errclass.PhaseConnect {
 					t.Fatalf("time to failure %+v, want connect/econnrefused", f)
 				}
-				if o := outcome(sum.HalfOpen, ClassECONNREFUSED); o == nil || o.Count < 8 || o.MaxSec >= 0.3 {
+				if o := outcome(sum.HalfOpen, errclass.ClassECONNREFUSED); o == nil || o.Count < 8 || o.MaxSec >= 0.3 {
 					t.Errorf("outcomes %+v, want at least 8 econnrefused, each before the connect timeout", sum.HalfOpen.Outcomes)
 				}
 				if sum.HalfOpen.Completed != 0 {

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
@@ -89,7 +91,7 @@ func (k *portKind) op(ctx context.Context, w *Worker, op uint64) {
 		c, err = k.dialer.DialContext(ctx, "tcp", k.addr)
 	}
 	if err != nil {
-		w.Fail(ctx, op, PhaseConnect, err)
+		w.Fail(ctx, op, errclass.PhaseConnect, err)
 		return
 	}
 	w.Connected(time.Since(t0))
@@ -99,11 +101,11 @@ func (k *portKind) op(ctx context.Context, w *Worker, op uint64) {
 	k.bufOnce.Do(func() { k.effSnd, k.effRcv = bufferSizes(c) })
 	if err := k.exchange(c); err != nil {
 		_ = c.Close()
-		w.Fail(ctx, op, PhaseRecv, err)
+		w.Fail(ctx, op, errclass.PhaseRecv, err)
 		return
 	}
 	if err := c.Close(); err != nil {
-		w.Fail(ctx, op, PhaseClose, err)
+		w.Fail(ctx, op, errclass.PhaseClose, err)
 		return
 	}
 	w.Bytes(len(k.payload), len(k.payload))
@@ -129,7 +131,7 @@ func (k *portKind) dialBound(ctx context.Context) (net.Conn, error) {
 		if err == nil {
 			return c, nil
 		}
-		if key := Classify(err, PhaseConnect); key.Phase != PhaseBind || key.Class != ClassEADDRINUSE || ctx.Err() != nil {
+		if key := errclass.Classify(err, errclass.PhaseConnect); key.Phase != errclass.PhaseBind || key.Class != errclass.ClassEADDRINUSE || ctx.Err() != nil {
 			return nil, err
 		}
 		k.skipped.Add(1)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
@@ -47,7 +49,7 @@ func TestCheckTarget(t *testing.T) {
 }
 
 func TestCheckExpectations(t *testing.T) {
-	ttf := &Failure{Class: ClassEADDRNOTAVAIL, AtSec: 2}
+	ttf := &Failure{Class: errclass.ClassEADDRNOTAVAIL, AtSec: 2}
 	d := func(s string) scenarios.Duration { v, _ := time.ParseDuration(s); return scenarios.Duration(v) }
 	tests := []struct {
 		name  string

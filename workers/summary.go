@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -121,32 +123,32 @@ type OpCounts struct {
 
 // ErrorCount is how often one (phase, class, code) occurred and when first.
 type ErrorCount struct {
-	Phase   Phase   `json:"phase"`
-	Class   Class   `json:"class"`
-	Code    int     `json:"code"`
-	Name    string  `json:"name,omitempty"` // WSA name for Windows codes
-	Count   uint64  `json:"count"`
-	FirstAt float64 `json:"first_at_sec"`
-	FirstOp uint64  `json:"first_op"`
+	Phase   errclass.Phase `json:"phase"`
+	Class   errclass.Class `json:"class"`
+	Code    int            `json:"code"`
+	Name    string         `json:"name,omitempty"` // WSA name for Windows codes
+	Count   uint64         `json:"count"`
+	FirstAt float64        `json:"first_at_sec"`
+	FirstOp uint64         `json:"first_op"`
 }
 
 // ClassFirst is a class's total and its first occurrence.
 type ClassFirst struct {
-	Class   Class   `json:"class"`
-	Count   uint64  `json:"count"`
-	FirstAt float64 `json:"first_at_sec"`
-	FirstOp uint64  `json:"first_op"`
-	Phase   Phase   `json:"first_phase"`
-	Code    int     `json:"first_code"`
+	Class   errclass.Class `json:"class"`
+	Count   uint64         `json:"count"`
+	FirstAt float64        `json:"first_at_sec"`
+	FirstOp uint64         `json:"first_op"`
+	Phase   errclass.Phase `json:"first_phase"`
+	Code    int            `json:"first_code"`
 }
 
 // Failure is the time-to-failure: the first error of a failure class.
 type Failure struct {
-	Class Class   `json:"class"`
-	Phase Phase   `json:"phase"`
-	Code  int     `json:"code"`
-	Name  string  `json:"name,omitempty"`
-	AtSec float64 `json:"at_sec"`
+	Class errclass.Class `json:"class"`
+	Phase errclass.Phase `json:"phase"`
+	Code  int            `json:"code"`
+	Name  string         `json:"name,omitempty"`
+	AtSec float64        `json:"at_sec"`
 	// Op is the 1-based index of the failing operation; OKBefore counts
 	// the operations that had succeeded by then.
 	Op       uint64 `json:"op"`
@@ -269,11 +271,11 @@ type ChurnReport struct {
 
 // ClassTiming is how long the connects that ended in one class took.
 type ClassTiming struct {
-	Class   Class   `json:"class"`
-	Count   uint64  `json:"count"`
-	MinSec  float64 `json:"min_sec"`
-	MeanSec float64 `json:"mean_sec"`
-	MaxSec  float64 `json:"max_sec"`
+	Class   errclass.Class `json:"class"`
+	Count   uint64         `json:"count"`
+	MinSec  float64        `json:"min_sec"`
+	MeanSec float64        `json:"mean_sec"`
+	MaxSec  float64        `json:"max_sec"`
 }
 
 // HalfOpenReport is what the half-open kind adds to the summary.
@@ -300,11 +302,11 @@ type HalfOpenReport struct {
 }
 
 // errorCounts turns an error table into sorted ErrorCounts and ClassFirsts.
-func errorCounts(m map[ErrorKey]*errStat) ([]ErrorCount, []ClassFirst) {
+func errorCounts(m map[errclass.ErrorKey]*errStat) ([]ErrorCount, []ClassFirst) {
 	ecs := make([]ErrorCount, 0, len(m))
-	byClass := map[Class]*ClassFirst{}
+	byClass := map[errclass.Class]*ClassFirst{}
 	for k, st := range m {
-		ecs = append(ecs, ErrorCount{Phase: k.Phase, Class: k.Class, Code: k.Code, Name: WSAName(k.Code),
+		ecs = append(ecs, ErrorCount{Phase: k.Phase, Class: k.Class, Code: k.Code, Name: errclass.WSAName(k.Code),
 			Count: st.count, FirstAt: st.firstAt.Seconds(), FirstOp: st.firstOp})
 		c := byClass[k.Class]
 		if c == nil {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
@@ -34,7 +36,7 @@ type Target struct {
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
-	errs   map[ErrorKey]*errStat
+	errs   map[errclass.ErrorKey]*errStat
 	closed bool
 	start  time.Time
 
@@ -98,7 +100,7 @@ func ListenTarget(mode, listen string) (*Target, error) {
 
 // ListenTargetWith is ListenTarget with the mode's settings.
 func ListenTargetWith(mode, listen string, o TargetOptions) (*Target, error) {
-	t := &Target{mode: mode, opts: o, done: make(chan struct{}), conns: map[net.Conn]struct{}{}, errs: map[ErrorKey]*errStat{}, start: time.Now()}
+	t := &Target{mode: mode, opts: o, done: make(chan struct{}), conns: map[net.Conn]struct{}{}, errs: map[errclass.ErrorKey]*errStat{}, start: time.Now()}
 	var err error
 	switch mode {
 	case scenarios.TargetAcceptClose, scenarios.TargetSink, scenarios.TargetEcho,
@@ -223,8 +225,8 @@ func (t *Target) shutdown(reset bool) {
 	}
 }
 
-func (t *Target) recordErr(phase Phase, err error) {
-	k := Classify(err, phase)
+func (t *Target) recordErr(phase errclass.Phase, err error) {
+	k := errclass.Classify(err, phase)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.errs[k]
@@ -245,7 +247,7 @@ func (t *Target) acceptLoop(ln net.Listener) {
 				return
 			}
 			// EMFILE, ENFILE, ENOBUFS…: record, back off (bounded), go on.
-			t.recordErr(PhaseAccept, err)
+			t.recordErr(errclass.PhaseAccept, err)
 			time.Sleep(backoff)
 			backoff = min(backoff*2, 100*time.Millisecond)
 			continue
@@ -304,7 +306,7 @@ func (t *Target) serve(c net.Conn) {
 		err = t.vanish(c)
 	}
 	if err != nil && !errors.Is(err, net.ErrClosed) {
-		t.recordErr(PhaseRecv, err)
+		t.recordErr(errclass.PhaseRecv, err)
 	}
 }
 
@@ -349,7 +351,7 @@ func (t *Target) udpLoop() {
 				return // the drain deadline after Close
 			default:
 			}
-			t.recordErr(PhaseRecv, err)
+			t.recordErr(errclass.PhaseRecv, err)
 			select {
 			case <-t.done:
 				return

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
@@ -72,12 +74,12 @@ func TestDialerInjectedErrors(t *testing.T) {
 	sock := scenarios.Default(scenarios.KindPortExhaustion).Socket
 	tests := []struct {
 		inject error
-		want   ErrorKey
+		want   errclass.ErrorKey
 	}{
-		{os.NewSyscallError("connect", syscall.ENOBUFS), ErrorKey{PhaseConnect, ClassENOBUFS, int(syscall.ENOBUFS)}},
-		{os.NewSyscallError("bind", syscall.EADDRINUSE), ErrorKey{PhaseBind, ClassEADDRINUSE, int(syscall.EADDRINUSE)}},
-		{os.NewSyscallError("socket", syscall.EMFILE), ErrorKey{PhaseSocket, ClassEMFILE, int(syscall.EMFILE)}},
-		{os.NewSyscallError("setsockopt", syscall.EINVAL), ErrorKey{PhaseSetsockopt, ClassEINVAL, int(syscall.EINVAL)}},
+		{os.NewSyscallError("connect", syscall.ENOBUFS), errclass.ErrorKey{Phase: errclass.PhaseConnect, Class: errclass.ClassENOBUFS, Code: int(syscall.ENOBUFS)}},
+		{os.NewSyscallError("bind", syscall.EADDRINUSE), errclass.ErrorKey{Phase: errclass.PhaseBind, Class: errclass.ClassEADDRINUSE, Code: int(syscall.EADDRINUSE)}},
+		{os.NewSyscallError("socket", syscall.EMFILE), errclass.ErrorKey{Phase: errclass.PhaseSocket, Class: errclass.ClassEMFILE, Code: int(syscall.EMFILE)}},
+		{os.NewSyscallError("setsockopt", syscall.EINVAL), errclass.ErrorKey{Phase: errclass.PhaseSetsockopt, Class: errclass.ClassEINVAL, Code: int(syscall.EINVAL)}},
 	}
 	for _, tt := range tests {
 		d := newDialer(sock, func(uintptr) error { return tt.inject })
@@ -85,7 +87,7 @@ func TestDialerInjectedErrors(t *testing.T) {
 		if c != nil {
 			c.Close()
 		}
-		if got := Classify(err, PhaseConnect); got != tt.want {
+		if got := errclass.Classify(err, errclass.PhaseConnect); got != tt.want {
 			t.Errorf("inject %v: got %v, want %v", tt.inject, got, tt.want)
 		}
 	}

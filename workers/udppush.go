@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
@@ -58,7 +60,7 @@ func (k *udpKind) op(ctx context.Context, w *Worker, op uint64) {
 		var err error
 		c, err = k.dialer.DialContext(ctx, "udp", k.addr)
 		if err != nil {
-			w.Fail(ctx, op, PhaseConnect, err)
+			w.Fail(ctx, op, errclass.PhaseConnect, err)
 			return
 		}
 		k.conns[w.ID] = c
@@ -71,12 +73,12 @@ func (k *udpKind) op(ctx context.Context, w *Worker, op uint64) {
 	}
 	t0 := time.Now()
 	if err := c.SetWriteDeadline(t0.Add(k.sc.Socket.IOTimeout.D())); err != nil {
-		w.Fail(ctx, op, PhaseSend, err)
+		w.Fail(ctx, op, errclass.PhaseSend, err)
 		return
 	}
 	n, err := c.Write(k.payload)
 	if err != nil {
-		w.Fail(ctx, op, PhaseSend, err)
+		w.Fail(ctx, op, errclass.PhaseSend, err)
 		return
 	}
 	w.Bytes(n, 0)
@@ -90,7 +92,7 @@ func (k *udpKind) report(s *Summary) {
 	}
 	s.UDPPush.Sent = s.Ops.OK
 	for _, e := range s.Errors {
-		if e.Class == ClassENOBUFS {
+		if e.Class == errclass.ClassENOBUFS {
 			s.UDPPush.ENOBUFS += e.Count
 		}
 	}

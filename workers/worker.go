@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
@@ -39,7 +41,7 @@ type Worker struct {
 	bytesIn  atomic.Uint64
 
 	mu   sync.Mutex
-	errs map[ErrorKey]*errStat
+	errs map[errclass.ErrorKey]*errStat
 
 	// Owned by the worker goroutine; read only after it has exited.
 	connectHist *hdrhistogram.Histogram
@@ -47,7 +49,7 @@ type Worker struct {
 }
 
 func newWorker(id int, rs *runState) *Worker {
-	return &Worker{ID: id, run: rs, errs: map[ErrorKey]*errStat{}, connectHist: newHist(), opHist: newHist()}
+	return &Worker{ID: id, run: rs, errs: map[errclass.ErrorKey]*errStat{}, connectHist: newHist(), opHist: newHist()}
 }
 
 // Since returns the time since the run started.
@@ -82,15 +84,15 @@ func (w *Worker) Bytes(out, in int) {
 // Fail records the failure of operation op in phase. Errors caused by the
 // run itself stopping (ctx done) are not failures and are dropped; Fail
 // reports whether it recorded err.
-func (w *Worker) Fail(ctx context.Context, op uint64, phase Phase, err error) bool {
+func (w *Worker) Fail(ctx context.Context, op uint64, phase errclass.Phase, err error) bool {
 	if err == nil {
 		return false
 	}
 	if ctx.Err() != nil {
 		return false
 	}
-	k := Classify(err, phase)
-	if k.Class == ClassCanceled {
+	k := errclass.Classify(err, phase)
+	if k.Class == errclass.ClassCanceled {
 		return false
 	}
 	at := w.Since()
@@ -122,7 +124,7 @@ func recordHist(h *hdrhistogram.Histogram, d time.Duration) {
 }
 
 // snapshotErrors copies the worker's error counts (sampler and summary).
-func (w *Worker) snapshotErrors(into map[ErrorKey]*errStat) {
+func (w *Worker) snapshotErrors(into map[errclass.ErrorKey]*errStat) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for k, st := range w.errs {

@@ -8,10 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/hoststate"
 	"github.com/nobufs/nobufs/lab"
 	"github.com/nobufs/nobufs/record"
-	"github.com/nobufs/nobufs/workers"
 )
 
 func needCells(t *testing.T) {
@@ -71,7 +72,7 @@ func TestUDPPushTBF(t *testing.T) {
 				if f == nil {
 					t.Fatalf("no time to failure; errors %+v", s.Errors)
 				}
-				if got, want := [3]any{f.Class, f.Phase, f.Code}, [3]any{workers.ClassENOBUFS, workers.PhaseSend, 105}; got != want {
+				if got, want := [3]any{f.Class, f.Phase, f.Code}, [3]any{errclass.ClassENOBUFS, errclass.PhaseSend, 105}; got != want {
 					t.Errorf("failure (class, phase, code) = %v, want %v", got, want)
 				}
 				// The tbf passes the first datagram (burst 1600); the queue

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/workers"
 )
@@ -65,7 +67,7 @@ func TestStandaloneTargetKilled(t *testing.T) {
 	}
 	first := map[string]float64{}
 	for _, e := range sum.Errors {
-		if e.Phase == workers.PhaseSend {
+		if e.Phase == errclass.PhaseSend {
 			first[string(e.Class)] = e.FirstAt
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/workers/errclass"
+
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/workers"
 )
@@ -175,7 +177,7 @@ stop:
 		if runtime.GOOS == "linux" && h.Completed != 3 {
 			t.Errorf("completed %d, want 3 (backlog 2 + 1)", h.Completed)
 		}
-		if f := sum.TimeToFailure; f == nil || f.Class != workers.ClassDeadline {
+		if f := sum.TimeToFailure; f == nil || f.Class != errclass.ClassDeadline {
 			t.Errorf("time to failure %+v, want deadline", f)
 		}
 		code, _, all := s.stop(t)

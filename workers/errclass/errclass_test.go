@@ -1,4 +1,4 @@
-package workers
+package errclass
 
 import (
 	"context"
@@ -711,7 +711,7 @@ func TestClassesMatchScenarioFormat(t *testing.T) {
 
 // TestErrorsDocListsEveryClass keeps docs/errors.md in step with the classes.
 func TestErrorsDocListsEveryClass(t *testing.T) {
-	b, err := os.ReadFile("../docs/errors.md")
+	b, err := os.ReadFile("../../docs/errors.md")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,4 @@
-package workers
-
-// Error classification.
+// Package errclass classifies failed socket calls.
 //
 // Every failed call is recorded as an ErrorKey: the phase of the socket's
 // life in which it failed, the OS-independent class of the failure and the
@@ -13,6 +11,7 @@ package workers
 // This file must build on every GOOS, so the tables below use literal numbers
 // (with the symbolic name in a comment) instead of unix.* or windows.*
 // constants.
+package errclass
 
 import (
 	"context"

@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nobufs/nobufs/hostfacts"
+
 	"github.com/nobufs/nobufs/scenarios"
-	"github.com/nobufs/nobufs/workers"
 )
 
 // healthy is a fake /proc of a host with nothing wrong, keyed by path
@@ -63,7 +64,7 @@ func fakeRoot(t *testing.T, files map[string]string) string {
 }
 
 // fakeHost reads a fake tree with base changed by edits ("" deletes).
-func fakeHost(t *testing.T, edits map[string]string, nofile *workers.Rlimit, kmsg []string) *Host {
+func fakeHost(t *testing.T, edits map[string]string, nofile *hostfacts.Rlimit, kmsg []string) *Host {
 	t.Helper()
 	files := healthy()
 	for k, v := range edits {
@@ -75,7 +76,7 @@ func fakeHost(t *testing.T, edits map[string]string, nofile *workers.Rlimit, kms
 	}
 	src := Sources{Root: fakeRoot(t, files), PageSize: 4096}
 	if nofile != nil {
-		src.NoFile = func() (workers.Rlimit, error) { return *nofile, nil }
+		src.NoFile = func() (hostfacts.Rlimit, error) { return *nofile, nil }
 	}
 	if kmsg != nil {
 		src.Kmsg = func(int) ([]string, error) { return kmsg, nil }
@@ -95,7 +96,7 @@ func findCheck(t *testing.T, cs []Check, name string) Check {
 }
 
 func TestReadHostHealthy(t *testing.T) {
-	h := fakeHost(t, nil, &workers.Rlimit{Soft: 1 << 20, Hard: 1 << 20}, []string{"hello"})
+	h := fakeHost(t, nil, &hostfacts.Rlimit{Soft: 1 << 20, Hard: 1 << 20}, []string{"hello"})
 	if len(h.Unreadable) > 0 {
 		t.Errorf("unreadable: %v", h.Unreadable)
 	}
@@ -122,12 +123,12 @@ func TestReadHostHealthy(t *testing.T) {
 }
 
 func TestChecks(t *testing.T) {
-	big := &workers.Rlimit{Soft: 1 << 20, Hard: 1 << 20}
+	big := &hostfacts.Rlimit{Soft: 1 << 20, Hard: 1 << 20}
 	tests := []struct {
 		name   string
 		check  string
 		edits  map[string]string
-		nofile *workers.Rlimit
+		nofile *hostfacts.Rlimit
 		kmsg   []string
 		want   Level
 		value  string // a substring of the value
@@ -140,9 +141,9 @@ func TestChecks(t *testing.T) {
 		{"listen overflows seen", "listen overflows", map[string]string{"proc/net/netstat": "TcpExt: ListenOverflows ListenDrops\nTcpExt: 7 9\n"}, big, nil, Warn, "ListenOverflows 7, ListenDrops 9"},
 		{"wmem_max small", "wmem_max", map[string]string{"proc/sys/net/core/wmem_max": "8192\n"}, big, nil, Warn, "8192 bytes"},
 		{"rmem_max small", "rmem_max", map[string]string{"proc/sys/net/core/rmem_max": "8192\n"}, big, nil, Warn, "8192 bytes"},
-		{"nofile tiny", "RLIMIT_NOFILE", nil, &workers.Rlimit{Soft: 64, Hard: 1024}, nil, Risk, "soft 64, hard 1024"},
-		{"nofile 20000", "RLIMIT_NOFILE", nil, &workers.Rlimit{Soft: 20000, Hard: 20000}, nil, Warn, "hard 20000"},
-		{"nofile unlimited", "RLIMIT_NOFILE", nil, &workers.Rlimit{Soft: 1 << 20, Hard: ^uint64(0)}, nil, OK, "hard unlimited"},
+		{"nofile tiny", "RLIMIT_NOFILE", nil, &hostfacts.Rlimit{Soft: 64, Hard: 1024}, nil, Risk, "soft 64, hard 1024"},
+		{"nofile 20000", "RLIMIT_NOFILE", nil, &hostfacts.Rlimit{Soft: 20000, Hard: 20000}, nil, Warn, "hard 20000"},
+		{"nofile unlimited", "RLIMIT_NOFILE", nil, &hostfacts.Rlimit{Soft: 1 << 20, Hard: ^uint64(0)}, nil, OK, "hard unlimited"},
 		{"nofile unreadable", "RLIMIT_NOFILE", nil, nil, nil, Unknown, "?"},
 		{"file table nearly full", "file-max", map[string]string{"proc/sys/fs/file-nr": "950000\t0\t1000000\n"}, big, nil, Risk, "950000 of 1000000"},
 		{"memory stalls", "memory pressure", map[string]string{"proc/pressure/memory": "some avg10=40.00 avg60=20.00 avg300=1.00 total=5\nfull avg10=12.50 avg60=3.00 avg300=1.00 total=4\n"}, big, nil, Risk, "full avg10 12.50%"},

@@ -18,39 +18,16 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nobufs/nobufs/hostfacts"
+
 	"github.com/prometheus/procfs"
 
 	"github.com/nobufs/nobufs/hoststate"
-	"github.com/nobufs/nobufs/workers"
 )
 
-// Sysctls is what ReadHost reads from proc/sys (dotted names).
-var Sysctls = []string{
-	"net.core.somaxconn",
-	"net.ipv4.tcp_max_syn_backlog",
-	"net.ipv4.tcp_syncookies",
-	"net.ipv4.tcp_abort_on_overflow",
-	"net.core.rmem_max",
-	"net.core.wmem_max",
-	"net.core.rmem_default",
-	"net.core.wmem_default",
-	"net.ipv4.tcp_rmem",
-	"net.ipv4.tcp_wmem",
-	"net.ipv4.tcp_mem",
-	"net.ipv4.udp_mem",
-	"net.ipv4.tcp_max_orphans",
-	"net.core.netdev_max_backlog",
-	"net.ipv4.ip_local_port_range",
-	"net.ipv4.ip_local_reserved_ports",
-	"net.ipv4.tcp_tw_reuse",
-	"net.ipv4.tcp_tw_reuse_delay",
-	"net.ipv4.tcp_max_tw_buckets",
-	"net.ipv4.tcp_fin_timeout",
-	"fs.file-max",
-	"fs.file-nr",
-	"fs.nr_open",
-	"kernel.dmesg_restrict",
-}
+// Sysctls is what ReadHost reads from proc/sys (dotted names): the
+// catalogue every summary's settings snapshot reads too.
+var Sysctls = hostfacts.LinuxSysctls
 
 // Host is what doctor knows about a host. Missing facts are absent (nil
 // or missing keys) and named in Unreadable.
@@ -62,7 +39,7 @@ type Host struct {
 	Sockstat *hoststate.Sockstat
 	// NoFile is this process's RLIMIT_NOFILE (Go raises the soft limit
 	// to the hard one at start-up, so Soft is usually Hard).
-	NoFile *workers.Rlimit
+	NoFile *hostfacts.Rlimit
 	// FDs is the number of descriptors this process has open.
 	FDs int
 	// PageSize is the unit of tcp_mem and sockstat's mem.
@@ -120,7 +97,7 @@ type Sources struct {
 	// Root is prepended to /proc and /dev paths ("/" on a real host).
 	Root string
 	// NoFile returns the process's RLIMIT_NOFILE; nil: not available.
-	NoFile func() (workers.Rlimit, error)
+	NoFile func() (hostfacts.Rlimit, error)
 	// PageSize is the page size (os.Getpagesize on a real host).
 	PageSize int
 	// Kmsg reads kernel log lines, at most max; nil: not read.
@@ -131,8 +108,8 @@ type Sources struct {
 
 // Default is the Sources of this host.
 func Default() Sources {
-	return Sources{Root: "/", NoFile: readNoFile, PageSize: os.Getpagesize(), Kmsg: readKmsg,
-		PortRangeOption: workers.PortRangeOptionSupported}
+	return Sources{Root: "/", NoFile: hostfacts.NoFile, PageSize: os.Getpagesize(), Kmsg: readKmsg,
+		PortRangeOption: hostfacts.PortRangeOptionSupported}
 }
 
 // maxKmsgLines bounds the kernel-log lines read.
@@ -147,7 +124,7 @@ func ReadHost(src Sources) *Host {
 	}
 	proc := filepath.Join(src.Root, "proc")
 	for _, n := range Sysctls {
-		v, err := workers.ReadSysctl(filepath.Join(proc, "sys"), n)
+		v, err := hostfacts.ReadSysctl(filepath.Join(proc, "sys"), n)
 		switch {
 		case err == nil:
 			h.Sysctls[n] = v

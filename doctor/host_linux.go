@@ -6,17 +6,7 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nobufs/nobufs/workers"
 )
-
-func readNoFile() (workers.Rlimit, error) {
-	var r unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &r); err != nil {
-		return workers.Rlimit{}, err
-	}
-	return workers.Rlimit{Soft: r.Cur, Hard: r.Max}, nil
-}
 
 // readKmsg reads the kernel log buffer from /dev/kmsg without blocking:
 // every record still in the ring, at most max. Unprivileged reads fail

@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/hostfacts"
+
 	"github.com/nobufs/nobufs/scenarios"
-	"github.com/nobufs/nobufs/workers"
 )
 
 func portScenario(edit func(*scenarios.Scenario)) *scenarios.Scenario {
@@ -25,7 +26,7 @@ func portScenario(edit func(*scenarios.Scenario)) *scenarios.Scenario {
 func TestPredict(t *testing.T) {
 	// The fake tree has one socket on local port 40000 (0x9C40) and one
 	// descriptor in proc/self/fd.
-	big := &workers.Rlimit{Soft: 20000, Hard: 20000}
+	big := &hostfacts.Rlimit{Soft: 20000, Hard: 20000}
 	tests := []struct {
 		name      string
 		sc        *scenarios.Scenario

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/hostfacts"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"golang.org/x/sync/errgroup"
@@ -102,7 +104,7 @@ type StartLine struct {
 	Scenario *scenarios.Scenario `json:"scenario"`
 	Started  time.Time           `json:"started"`
 	Target   TargetInfo          `json:"target"`
-	Settings Settings            `json:"settings"`
+	Settings hostfacts.Settings  `json:"settings"`
 }
 
 // EndLine is the last line of timeline.ndjson of a run that ended.
@@ -199,7 +201,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		}
 	}
 	// The settings in force are the client side's (the cell's when there is one).
-	if err := onThreadIn(enterClient, func() { sum.Settings = ReadSettings() }); err != nil {
+	if err := onThreadIn(enterClient, func() { sum.Settings = hostfacts.ReadSettings() }); err != nil {
 		return nil, fmt.Errorf("cell %s: client side: %w", cell.Name, err)
 	}
 
@@ -212,7 +214,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	}
 	defer restore()
 	if sc.Limits.NoFile > 0 {
-		sum.Settings.Rlimits["nofile_in_run"] = Rlimit{Soft: sc.Limits.NoFile, Hard: sum.Settings.Rlimits["nofile"].Hard}
+		sum.Settings.Rlimits["nofile_in_run"] = hostfacts.Rlimit{Soft: sc.Limits.NoFile, Hard: sum.Settings.Rlimits["nofile"].Hard}
 	}
 
 	var tgt *Target

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/hostfacts"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -93,7 +95,7 @@ func (s *syncBuffer) Bytes() []byte {
 }
 
 func TestRunPortExhaustionOption(t *testing.T) {
-	if !PortRangeOptionSupported() || !insideSystemRange(41000, 41049) {
+	if !hostfacts.PortRangeOptionSupported() || !insideSystemRange(41000, 41049) {
 		t.Skip("needs Linux >= 6.3 (IP_LOCAL_PORT_RANGE) and 41000-41049 inside net.ipv4.ip_local_port_range")
 	}
 	sc := parseScenario(t, `
@@ -302,7 +304,7 @@ func TestRunRecoversAfterFailure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes 2.5 s")
 	}
-	if v, err := ReadSysctl("/proc/sys", "net.ipv4.tcp_tw_reuse"); err != nil || v != "2" || !PortRangeOptionSupported() || !insideSystemRange(41200, 41209) {
+	if v, err := hostfacts.ReadSysctl("/proc/sys", "net.ipv4.tcp_tw_reuse"); err != nil || v != "2" || !hostfacts.PortRangeOptionSupported() || !insideSystemRange(41200, 41209) {
 		t.Skip("needs Linux with tcp_tw_reuse=2, IP_LOCAL_PORT_RANGE and 41200-41209 in the ephemeral range")
 	}
 	sc := parseScenario(t, `
@@ -357,13 +359,13 @@ socket: {io_timeout: 2s}
 limits: {nofile: `+strconv.Itoa(before+40)+`}
 port_exhaustion: {close_first: server}
 `)
-	rl0 := ReadSettings().Rlimits["nofile"]
+	rl0 := hostfacts.ReadSettings().Rlimits["nofile"]
 	sum, _ := runScenario(t, context.Background(), sc, Options{})
 	f := sum.TimeToFailure
 	if f == nil || f.Class != errclass.ClassEMFILE {
 		t.Fatalf("failure = %+v, want emfile (errors %+v)", f, sum.Errors)
 	}
-	if got := ReadSettings().Rlimits["nofile"]; got != rl0 {
+	if got := hostfacts.ReadSettings().Rlimits["nofile"]; got != rl0 {
 		t.Errorf("nofile after the run = %+v, want it restored to %+v", got, rl0)
 	}
 }

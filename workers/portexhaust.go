@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/hostfacts"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -46,7 +48,7 @@ func newPortKind(sc *scenarios.Scenario, addr string, rs *runState) (*portKind, 
 	// The kernel honours IP_LOCAL_PORT_RANGE only inside the system's
 	// ip_local_port_range (it clamps the socket's range to it, and ignores
 	// bounds outside it), so a range such as Windows' 1025-5000 needs binds.
-	optionOK := ranged && PortRangeOptionSupported() && insideSystemRange(lo, hi)
+	optionOK := ranged && hostfacts.PortRangeOptionSupported() && insideSystemRange(lo, hi)
 	if k.method == scenarios.PortMethodAuto {
 		k.method = scenarios.PortMethodBind
 		if !ranged || optionOK {
@@ -196,7 +198,7 @@ func (k *portKind) close() {}
 // insideSystemRange reports whether [lo, hi] lies inside the system's
 // ephemeral port range (Linux's net.ipv4.ip_local_port_range).
 func insideSystemRange(lo, hi int) bool {
-	v, err := ReadSysctl("/proc/sys", "net.ipv4.ip_local_port_range")
+	v, err := hostfacts.ReadSysctl("/proc/sys", "net.ipv4.ip_local_port_range")
 	if err != nil {
 		return false
 	}

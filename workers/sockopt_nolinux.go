@@ -12,9 +12,6 @@ var errNoOption = errors.New("not supported on this OS")
 
 func setUserTimeout(fd int, d time.Duration) error { return errNoOption }
 
-// PortRangeOptionSupported is false: IP_LOCAL_PORT_RANGE is Linux-only.
-func PortRangeOptionSupported() bool { return false }
-
 func setPortRange(fd uintptr, lo, hi int) error {
 	return os.NewSyscallError("setsockopt", errNoOption)
 }

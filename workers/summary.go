@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nobufs/nobufs/hostfacts"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -73,7 +75,7 @@ type Summary struct {
 	Latency map[string]Latency `json:"latency"`
 	Socket  SocketReport       `json:"socket"`
 	// Settings is what was in force on the host.
-	Settings Settings `json:"settings"`
+	Settings hostfacts.Settings `json:"settings"`
 
 	PortExhaustion *PortReport     `json:"port_exhaustion,omitempty"`
 	Churn          *ChurnReport    `json:"churn,omitempty"`

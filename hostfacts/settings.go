@@ -1,4 +1,9 @@
-package workers
+// Package hostfacts reads the facts of a host that decide when sockets run
+// out: the settings snapshot every summary embeds (OS, kernel, memory,
+// sysctls, rlimits, on Windows the Tcpip registry values), the one
+// catalogue of sysctls nobufs reads, and small probes (RLIMIT_NOFILE,
+// IP_LOCAL_PORT_RANGE). It only reads; nothing here changes the host.
+package hostfacts
 
 import (
 	"errors"
@@ -51,10 +56,12 @@ type Rlimit struct {
 	Hard uint64 `json:"hard"`
 }
 
-// LinuxSysctls is the list of /proc/sys names read on Linux (dotted form),
-// in a stable order. Names missing on the running kernel (for example
-// net.ipv4.tcp_tw_reuse_delay, which only recent kernels have, or per-netns knobs absent
-// inside a container's network namespace) are skipped silently.
+// LinuxSysctls is the one catalogue of /proc/sys names nobufs reads on
+// Linux (dotted form), in a stable order: every summary's settings
+// snapshot and doctor's checks read these. Names missing on the running
+// kernel (for example net.ipv4.tcp_tw_reuse_delay, which only recent
+// kernels have, or host-global knobs absent inside a network namespace)
+// are skipped silently.
 var LinuxSysctls = []string{
 	"net.ipv4.ip_local_port_range",
 	"net.ipv4.ip_local_reserved_ports",
@@ -86,7 +93,9 @@ var LinuxSysctls = []string{
 	"net.ipv4.tcp_timestamps",
 	"net.ipv4.tcp_sack",
 	"fs.file-max",
+	"fs.file-nr",
 	"fs.nr_open",
+	"kernel.dmesg_restrict",
 }
 
 // WindowsTcpipValues names the

@@ -9,8 +9,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/scenarios"
-	"github.com/nobufs/nobufs/workers"
 )
 
 // Resources a prediction names.
@@ -34,18 +35,18 @@ const runFDs = 6
 // Predict says where sc is expected to fail first on h, and after how
 // many successful operations. Every resource considered is listed in
 // Limits; the first one reached within the run's bounds is the answer.
-func Predict(sc *scenarios.Scenario, h *Host) workers.Prediction {
-	var lims []workers.PredictedLimit
+func Predict(sc *scenarios.Scenario, h *Host) schema.Prediction {
+	var lims []schema.PredictedLimit
 	switch sc.Kind {
 	case scenarios.KindPortExhaustion:
 		lims = predictPort(sc, h)
 	default:
-		return workers.Prediction{Resource: ResUnknown, Detail: fmt.Sprintf("no model for kind %s yet", sc.Kind), Limits: []workers.PredictedLimit{}}
+		return schema.Prediction{Resource: ResUnknown, Detail: fmt.Sprintf("no model for kind %s yet", sc.Kind), Limits: []schema.PredictedLimit{}}
 	}
 	sortLimits(lims)
-	p := workers.Prediction{Resource: ResNone, Limits: lims}
+	p := schema.Prediction{Resource: ResNone, Limits: lims}
 	bound, boundWhy := opsBound(sc)
-	var first *workers.PredictedLimit
+	var first *schema.PredictedLimit
 	for i := range lims {
 		l := &lims[i]
 		if l.AfterOps == nil || *l.AfterOps >= bound {
@@ -106,13 +107,13 @@ func u64(n int64) *uint64 {
 	return &v
 }
 
-func predictPort(sc *scenarios.Scenario, h *Host) []workers.PredictedLimit {
+func predictPort(sc *scenarios.Scenario, h *Host) []schema.PredictedLimit {
 	p := sc.PortExhaustion
 	client, target := h, h
 	if c := sc.Cell; c != nil {
 		client, target = inCell(h, c.Client), inCell(h, c.Target)
 	}
-	return []workers.PredictedLimit{portLimit(sc, p, client), fdLimit(sc, h), backlogLimit(sc, target), {
+	return []schema.PredictedLimit{portLimit(sc, p, client), fdLimit(sc, h), backlogLimit(sc, target), {
 		Resource: ResMemory,
 		Detail:   fmt.Sprintf("not reached: at most %d short connections open, %d bytes each way", sc.Load.Workers, p.Exchange),
 	}}
@@ -132,8 +133,8 @@ func inCell(h *Host, side scenarios.CellSide) *Host {
 	return &c
 }
 
-func portLimit(sc *scenarios.Scenario, p *scenarios.PortExhaustion, h *Host) workers.PredictedLimit {
-	l := workers.PredictedLimit{Resource: ResPorts, Class: "eaddrnotavail"}
+func portLimit(sc *scenarios.Scenario, p *scenarios.PortExhaustion, h *Host) schema.PredictedLimit {
+	l := schema.PredictedLimit{Resource: ResPorts, Class: "eaddrnotavail"}
 	if p.CloseFirst == scenarios.CloseServer {
 		l.Detail = "not reached: the server closes first, so TIME_WAIT holds the server's side, not the client's ports"
 		return l
@@ -219,8 +220,8 @@ func loopbackTarget(sc *scenarios.Scenario) bool {
 	return err == nil && ap.Addr().IsLoopback()
 }
 
-func fdLimit(sc *scenarios.Scenario, h *Host) workers.PredictedLimit {
-	l := workers.PredictedLimit{Resource: ResFDs, Class: "emfile"}
+func fdLimit(sc *scenarios.Scenario, h *Host) schema.PredictedLimit {
+	l := schema.PredictedLimit{Resource: ResFDs, Class: "emfile"}
 	var limit uint64
 	var src string
 	switch {
@@ -249,8 +250,8 @@ func fdLimit(sc *scenarios.Scenario, h *Host) workers.PredictedLimit {
 	return l
 }
 
-func backlogLimit(sc *scenarios.Scenario, h *Host) workers.PredictedLimit {
-	l := workers.PredictedLimit{Resource: ResBacklog, Class: "etimedout"}
+func backlogLimit(sc *scenarios.Scenario, h *Host) schema.PredictedLimit {
+	l := schema.PredictedLimit{Resource: ResBacklog, Class: "etimedout"}
 	if sc.Target.Builtin == "" {
 		l.Class, l.Detail = "", "unknown: the external target's accept backlog is not known here"
 		return l
@@ -271,8 +272,8 @@ func backlogLimit(sc *scenarios.Scenario, h *Host) workers.PredictedLimit {
 }
 
 // sortLimits orders limits by when they are reached, unreached last.
-func sortLimits(ls []workers.PredictedLimit) {
-	slices.SortStableFunc(ls, func(a, b workers.PredictedLimit) int {
+func sortLimits(ls []schema.PredictedLimit) {
+	slices.SortStableFunc(ls, func(a, b schema.PredictedLimit) int {
 		switch {
 		case a.AfterOps == nil && b.AfterOps == nil:
 			return 0

@@ -5,7 +5,7 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/nobufs/nobufs/workers"
+	"github.com/nobufs/nobufs/schema"
 )
 
 // Report is what `nobufs doctor` prints, and its --json form.
@@ -14,8 +14,8 @@ type Report struct {
 	// Unreadable names what could not be read.
 	Unreadable []string `json:"unreadable,omitempty"`
 	// Scenario and Prediction are set when a scenario was given.
-	Scenario   string              `json:"scenario,omitempty"`
-	Prediction *workers.Prediction `json:"prediction,omitempty"`
+	Scenario   string             `json:"scenario,omitempty"`
+	Prediction *schema.Prediction `json:"prediction,omitempty"`
 }
 
 // Text writes the report as a table: each check's level, name, value,
@@ -44,7 +44,7 @@ func Text(w io.Writer, r *Report) error {
 }
 
 // PredictionLine is a one-line form of a prediction.
-func PredictionLine(p *workers.Prediction) string {
+func PredictionLine(p *schema.Prediction) string {
 	if p.Resource == ResNone || p.Resource == ResUnknown {
 		return p.Resource + " (" + p.Detail + ")"
 	}

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -408,8 +410,8 @@ func (c *Cell) workersCell(started func(*workers.Target)) *workers.Cell {
 	}
 }
 
-func (c *Cell) report(faults []workers.FaultReport) *workers.CellReport {
-	r := &workers.CellReport{
+func (c *Cell) report(faults []schema.FaultReport) *schema.CellReport {
+	r := &schema.CellReport{
 		Name:       c.Name,
 		ClientNS:   c.ClientNS,
 		TargetNS:   c.TargetNS,

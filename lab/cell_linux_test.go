@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/vishvananda/netlink"
@@ -439,7 +441,7 @@ func TestShippedPortRangeCell(t *testing.T) {
 	if got, want := sum.Cell.Sysctls["client"]["net.ipv4.tcp_tw_reuse"], "0"; got != want {
 		t.Errorf("client tcp_tw_reuse = %q, want %q", got, want)
 	}
-	if sum.Status != workers.StatusPassed {
+	if sum.Status != schema.StatusPassed {
 		t.Errorf("status = %s, want passed (expect.failure: required); unmet %v", sum.Status, sum.Unmet)
 	}
 }

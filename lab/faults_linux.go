@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -26,7 +28,7 @@ type faults struct {
 	mu      sync.Mutex
 	start   time.Time
 	timers  []*time.Timer
-	done    []workers.FaultReport
+	done    []schema.FaultReport
 	stopped bool
 	wg      sync.WaitGroup
 }
@@ -52,7 +54,7 @@ func (f *faults) started(t *workers.Target) {
 			}
 			at := time.Since(f.start)
 			err := f.c.inject(fl.Action, t)
-			r := workers.FaultReport{Action: fl.Action, AtSec: at.Seconds()}
+			r := schema.FaultReport{Action: fl.Action, AtSec: at.Seconds()}
 			if err != nil {
 				r.Error = err.Error()
 			}
@@ -75,10 +77,10 @@ func (f *faults) stop() {
 	f.wg.Wait()
 }
 
-func (f *faults) report() []workers.FaultReport {
+func (f *faults) report() []schema.FaultReport {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]workers.FaultReport(nil), f.done...)
+	return append([]schema.FaultReport(nil), f.done...)
 }
 
 // inject applies one fault to the cell.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/workers"
@@ -18,7 +20,7 @@ func TestKindsInCell(t *testing.T) {
 	needCells(t)
 	tests := []struct {
 		name, src string
-		check     func(t *testing.T, s *workers.Summary)
+		check     func(t *testing.T, s *schema.Summary)
 	}{
 		{"churn", `name: churn-cell
 kind: churn
@@ -28,7 +30,7 @@ churn: {peers: 1, lifetime: exponential(200ms), gap: exponential(50ms)}
 stop: {duration: 1s}
 failure: {classes: [econnrefused, econnreset, etimedout, deadline, eof]}
 cell: {}
-`, func(t *testing.T, s *workers.Summary) {
+`, func(t *testing.T, s *schema.Summary) {
 			if s.Churn == nil || s.Churn.Connects < 10 || s.Ops.Failed != 0 {
 				t.Errorf("churn %+v, ops %+v: want >= 10 connects and no failure", s.Churn, s.Ops)
 			}
@@ -52,7 +54,7 @@ cell:
       # With cookies a SYN past the full queue can still be answered, and
       # the client counts a handshake the server then drops.
       net.ipv4.tcp_syncookies: 0
-`, func(t *testing.T, s *workers.Summary) {
+`, func(t *testing.T, s *schema.Summary) {
 			h := s.HalfOpen
 			if h == nil {
 				t.Fatal("no half_open section")
@@ -82,7 +84,7 @@ dead_peer: {chunk: 16384, read_bytes: 0}
 stop: {duration: 1s, on_failure: false}
 failure: {classes: [deadline]}
 cell: {}
-`, func(t *testing.T, s *workers.Summary) {
+`, func(t *testing.T, s *schema.Summary) {
 			d := s.DeadPeer
 			if d == nil || !d.Diagnostics || len(d.Top) != 2 {
 				t.Fatalf("dead_peer %+v: want diagnostics of 2 sockets", d)
@@ -101,7 +103,7 @@ udp_push: {size: 1000, recverr: true}
 stop: {duration: 1s}
 failure: {classes: [enobufs]}
 cell: {}
-`, func(t *testing.T, s *workers.Summary) {
+`, func(t *testing.T, s *schema.Summary) {
 			u := s.UDPPush
 			if u == nil || u.Sent < 100 || u.ENOBUFS != 0 {
 				t.Fatalf("udp_push %+v: want >= 100 datagrams sent, no ENOBUFS (no shaping)", u)

@@ -17,6 +17,8 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/workers"
 )
@@ -50,7 +52,7 @@ func ownerPID(name string) (int, bool) {
 // removes the cell before returning — also when the run fails, ctx is
 // cancelled or something panics. The summary's Cell field describes the
 // cell. sc must have a cell section.
-func Run(ctx context.Context, sc *scenarios.Scenario, opts workers.Options) (*workers.Summary, error) {
+func Run(ctx context.Context, sc *scenarios.Scenario, opts workers.Options) (*schema.Summary, error) {
 	return RunWith(ctx, sc, opts, Hooks{})
 }
 
@@ -65,7 +67,7 @@ type Hooks struct {
 }
 
 // RunWith is Run with hooks.
-func RunWith(ctx context.Context, sc *scenarios.Scenario, opts workers.Options, hooks Hooks) (sum *workers.Summary, err error) {
+func RunWith(ctx context.Context, sc *scenarios.Scenario, opts workers.Options, hooks Hooks) (sum *schema.Summary, err error) {
 	if sc.Cell == nil {
 		return nil, fmt.Errorf("scenario %s has no cell section", sc.Name)
 	}

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/scenarios"
-	"github.com/nobufs/nobufs/workers"
 )
 
 // jsonNames lists the JSON field names of t, recursively, except inside
@@ -45,7 +46,7 @@ func TestResultsDocListsEveryField(t *testing.T) {
 	doc := string(b)
 	seen := map[reflect.Type]bool{}
 	var names []string
-	for _, typ := range []reflect.Type{reflect.TypeFor[workers.Summary](), reflect.TypeFor[workers.Sample](), reflect.TypeFor[workers.StartLine](), reflect.TypeFor[workers.EndLine]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[schema.Summary](), reflect.TypeFor[schema.Sample](), reflect.TypeFor[schema.StartLine](), reflect.TypeFor[schema.EndLine]()} {
 		names = append(names, jsonNames(typ, seen)...)
 	}
 	for _, n := range names {

@@ -14,10 +14,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"go.yaml.in/yaml/v4"
 
 	"github.com/nobufs/nobufs/scenarios"
-	"github.com/nobufs/nobufs/workers"
 )
 
 // File names inside a run directory.
@@ -93,7 +94,7 @@ func open(dir string, sc *scenarios.Scenario) (*Run, error) {
 
 // WriteSummary writes summary.json: into the file opened at creation, then
 // renamed into place, so a reader never sees half a summary.
-func (r *Run) WriteSummary(s *workers.Summary) error {
+func (r *Run) WriteSummary(s *schema.Summary) error {
 	if r.summary == nil {
 		return errors.New("summary already written")
 	}
@@ -139,7 +140,7 @@ func (r *Run) Close() error {
 
 // WriteSummaryFile writes a summary (such as a rebuilt one) into dir,
 // atomically.
-func WriteSummaryFile(dir string, s *workers.Summary) error {
+func WriteSummaryFile(dir string, s *schema.Summary) error {
 	f, err := os.OpenFile(filepath.Join(dir, SummaryFile+".tmp"), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
@@ -150,7 +151,7 @@ func WriteSummaryFile(dir string, s *workers.Summary) error {
 }
 
 // ReadSummary reads the summary.json of a run directory.
-func ReadSummary(dir string) (*workers.Summary, error) {
+func ReadSummary(dir string) (*schema.Summary, error) {
 	b, err := os.ReadFile(filepath.Join(dir, SummaryFile))
 	if errors.Is(err, os.ErrNotExist) {
 		if _, terr := os.Stat(filepath.Join(dir, TimelineFile)); terr == nil {
@@ -166,13 +167,13 @@ func ReadSummary(dir string) (*workers.Summary, error) {
 
 // DecodeSummary decodes the contents of a summary.json; name is used in
 // messages.
-func DecodeSummary(name string, b []byte) (*workers.Summary, error) {
-	var s workers.Summary
+func DecodeSummary(name string, b []byte) (*schema.Summary, error) {
+	var s schema.Summary
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("%s: not a nobufs summary: %w", name, err)
 	}
-	if s.Schema == 0 || s.Schema > workers.SchemaVersion {
-		return nil, fmt.Errorf("%s: schema %d is not one this version reads (1–%d)", name, s.Schema, workers.SchemaVersion)
+	if s.Schema == 0 || s.Schema > schema.SchemaVersion {
+		return nil, fmt.Errorf("%s: schema %d is not one this version reads (1–%d)", name, s.Schema, schema.SchemaVersion)
 	}
 	return &s, nil
 }

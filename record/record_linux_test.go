@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/nobufs/nobufs/schema"
 
-	"github.com/nobufs/nobufs/workers"
+	"golang.org/x/sys/unix"
 )
 
 // TestSummaryUnderFdExhaustion: with every descriptor the process may open
@@ -51,7 +51,7 @@ func TestSummaryUnderFdExhaustion(t *testing.T) {
 		held = append(held, f)
 	}
 	_, openErr := os.Open(os.DevNull)
-	werr := r.WriteSummary(&workers.Summary{Schema: workers.SchemaVersion, Status: workers.StatusPassed})
+	werr := r.WriteSummary(&schema.Summary{Schema: schema.SchemaVersion, Status: schema.StatusPassed})
 	for _, f := range held {
 		f.Close()
 	}
@@ -65,7 +65,7 @@ func TestSummaryUnderFdExhaustion(t *testing.T) {
 		t.Fatalf("WriteSummary at EMFILE: %v", werr)
 	}
 	s, err := ReadSummary(r.Dir)
-	if err != nil || s.Status != workers.StatusPassed {
+	if err != nil || s.Status != schema.StatusPassed {
 		t.Fatalf("ReadSummary = %+v, %v", s, err)
 	}
 }

@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"go.uber.org/goleak"
 
 	"github.com/nobufs/nobufs/scenarios"
-	"github.com/nobufs/nobufs/workers"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -107,7 +108,7 @@ func TestRebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Status != workers.StatusPartial || s.Ops.OK != 150 || s.Ops.Failed != 7 || s.Ops.Dropped != 1 || s.PeakOpen != 5 {
+	if s.Status != schema.StatusPartial || s.Ops.OK != 150 || s.Ops.Failed != 7 || s.Ops.Dropped != 1 || s.PeakOpen != 5 {
 		t.Errorf("rebuilt = status %s ops %+v peak %d", s.Status, s.Ops, s.PeakOpen)
 	}
 	f := s.TimeToFailure
@@ -148,7 +149,7 @@ func TestRebuildErrorOrder(t *testing.T) {
 // temporary file (which Run.Close removes once it has closed it).
 func TestWriteSummaryFileUnencodable(t *testing.T) {
 	dir := t.TempDir()
-	if err := WriteSummaryFile(dir, &workers.Summary{Schema: 1, ElapsedSec: math.NaN()}); err == nil {
+	if err := WriteSummaryFile(dir, &schema.Summary{Schema: 1, ElapsedSec: math.NaN()}); err == nil {
 		t.Fatal("WriteSummaryFile of a NaN summary: nil error, want an encoding error")
 	}
 	es, err := os.ReadDir(dir)

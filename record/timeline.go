@@ -13,9 +13,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/nobufs/nobufs/workers/errclass"
+	"github.com/nobufs/nobufs/schema"
 
-	"github.com/nobufs/nobufs/workers"
+	"github.com/nobufs/nobufs/workers/errclass"
 )
 
 // maxLine bounds one timeline line; a sample is a few hundred bytes.
@@ -23,9 +23,9 @@ const maxLine = 4 << 20
 
 // Timeline is a decoded timeline.ndjson.
 type Timeline struct {
-	Start   *workers.StartLine
-	Samples []workers.Sample
-	End     *workers.EndLine
+	Start   *schema.StartLine
+	Samples []schema.Sample
+	End     *schema.EndLine
 	// Truncated is set when the last line was incomplete (the writer was
 	// killed mid-line); it is ignored.
 	Truncated bool
@@ -67,22 +67,22 @@ func ReadTimeline(name string, r io.Reader) (*Timeline, error) {
 			if n != 1 {
 				return nil, fmt.Errorf("%s:%d: start line after line 1", name, n)
 			}
-			if head.Schema < 1 || head.Schema > workers.SchemaVersion {
-				return nil, fmt.Errorf("%s:%d: schema %d is not one this version reads (1–%d)", name, n, head.Schema, workers.SchemaVersion)
+			if head.Schema < 1 || head.Schema > schema.SchemaVersion {
+				return nil, fmt.Errorf("%s:%d: schema %d is not one this version reads (1–%d)", name, n, head.Schema, schema.SchemaVersion)
 			}
-			var s workers.StartLine
+			var s schema.StartLine
 			if err := json.Unmarshal(line, &s); err != nil {
 				return nil, fmt.Errorf("%s:%d: bad start line: %w", name, n, err)
 			}
 			tl.Start = &s
 		case "sample":
-			var s workers.Sample
+			var s schema.Sample
 			if err := json.Unmarshal(line, &s); err != nil {
 				return nil, fmt.Errorf("%s:%d: bad sample: %w", name, n, err)
 			}
 			tl.Samples = append(tl.Samples, s)
 		case "end":
-			var e workers.EndLine
+			var e schema.EndLine
 			if err := json.Unmarshal(line, &e); err != nil {
 				return nil, fmt.Errorf("%s:%d: bad end line: %w", name, n, err)
 			}
@@ -125,7 +125,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 // time-to-failure are known to the sample interval (the end of the sample
 // that first shows them) and carry no operation index, unless the
 // timeline's end line was written.
-func Rebuild(dir string) (*workers.Summary, error) {
+func Rebuild(dir string) (*schema.Summary, error) {
 	path := filepath.Join(dir, TimelineFile)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -146,17 +146,17 @@ func Rebuild(dir string) (*workers.Summary, error) {
 }
 
 // FromTimeline builds a summary from a decoded timeline (see Rebuild).
-func FromTimeline(tl *Timeline) *workers.Summary {
+func FromTimeline(tl *Timeline) *schema.Summary {
 	st := tl.Start
-	s := &workers.Summary{
-		Schema:   workers.SchemaVersion,
+	s := &schema.Summary{
+		Schema:   schema.SchemaVersion,
 		Tool:     st.Tool,
 		Scenario: st.Scenario,
 		Started:  st.Started,
 		Target:   st.Target,
 		Settings: st.Settings,
-		Status:   workers.StatusPartial,
-		Latency:  map[string]workers.Latency{},
+		Status:   schema.StatusPartial,
+		Latency:  map[string]schema.Latency{},
 		Notes:    []string{"rebuilt from timeline.ndjson: counts up to the last complete sample; first occurrences known to the sample interval"},
 	}
 	if st.Scenario != nil {
@@ -169,7 +169,7 @@ func FromTimeline(tl *Timeline) *workers.Summary {
 		}
 	}
 	type key = errclass.ErrorKey
-	errs := map[key]*workers.ErrorCount{}
+	errs := map[key]*schema.ErrorCount{}
 	var order []key
 	for _, smp := range tl.Samples {
 		s.Ops.OK += smp.OK
@@ -183,11 +183,11 @@ func FromTimeline(tl *Timeline) *workers.Summary {
 			k := key{Phase: d.Phase, Class: d.Class, Code: d.Code}
 			e := errs[k]
 			if e == nil {
-				e = &workers.ErrorCount{Phase: d.Phase, Class: d.Class, Code: d.Code, Name: errclass.WSAName(d.Code), FirstAt: smp.Elapsed}
+				e = &schema.ErrorCount{Phase: d.Phase, Class: d.Class, Code: d.Code, Name: errclass.WSAName(d.Code), FirstAt: smp.Elapsed}
 				errs[k] = e
 				order = append(order, k)
 				if failSet[d.Class] && (s.TimeToFailure == nil || smp.Elapsed < s.TimeToFailure.AtSec) {
-					s.TimeToFailure = &workers.Failure{Class: d.Class, Phase: d.Phase, Code: d.Code, Name: e.Name, AtSec: smp.Elapsed, OKBefore: s.Ops.OK}
+					s.TimeToFailure = &schema.Failure{Class: d.Class, Phase: d.Phase, Code: d.Code, Name: e.Name, AtSec: smp.Elapsed, OKBefore: s.Ops.OK}
 				}
 			}
 			e.Count += d.N
@@ -204,11 +204,11 @@ func FromTimeline(tl *Timeline) *workers.Summary {
 			continue
 		}
 		byClass[e.Class] = len(s.Classes)
-		s.Classes = append(s.Classes, workers.ClassFirst{Class: e.Class, Count: e.Count, FirstAt: e.FirstAt, Phase: e.Phase, Code: e.Code})
+		s.Classes = append(s.Classes, schema.ClassFirst{Class: e.Class, Count: e.Count, FirstAt: e.FirstAt, Phase: e.Phase, Code: e.Code})
 	}
 	// Classes are built from first occurrences; errors are then listed most
 	// frequent first, in the order a written summary uses.
-	slices.SortStableFunc(s.Errors, func(a, b workers.ErrorCount) int {
+	slices.SortStableFunc(s.Errors, func(a, b schema.ErrorCount) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Phase, b.Phase), cmp.Compare(a.Class, b.Class), cmp.Compare(a.Code, b.Code))
 	})
 	s.StopReason = "unknown"
@@ -221,7 +221,7 @@ func FromTimeline(tl *Timeline) *workers.Summary {
 	}
 	s.Ended = s.Started.Add(secondsDuration(s.ElapsedSec))
 	if st.Scenario != nil {
-		s.Unmet = workers.CheckExpectations(st.Scenario.Expect, s.TimeToFailure)
+		s.Unmet = schema.CheckExpectations(st.Scenario.Expect, s.TimeToFailure)
 	}
 	return s
 }

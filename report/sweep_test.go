@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nobufs/nobufs/workers/errclass"
+	"github.com/nobufs/nobufs/schema"
 
-	"github.com/nobufs/nobufs/workers"
+	"github.com/nobufs/nobufs/workers/errclass"
 )
 
 func TestStatOf(t *testing.T) {
@@ -29,18 +29,18 @@ func TestStatOf(t *testing.T) {
 	}
 }
 
-func failed(at float64, ok uint64, class errclass.Class, code int) *workers.Summary {
-	return &workers.Summary{Status: workers.StatusPassed, TimeToFailure: &workers.Failure{AtSec: at, OKBefore: ok, Class: class, Phase: errclass.PhaseConnect, Code: code}}
+func failed(at float64, ok uint64, class errclass.Class, code int) *schema.Summary {
+	return &schema.Summary{Status: schema.StatusPassed, TimeToFailure: &schema.Failure{AtSec: at, OKBefore: ok, Class: class, Phase: errclass.PhaseConnect, Code: code}}
 }
 
 func TestSweepPointOf(t *testing.T) {
-	runs := []*workers.Summary{
+	runs := []*schema.Summary{
 		failed(0.2, 100, errclass.ClassEADDRNOTAVAIL, 99),
-		{Status: workers.StatusPassed}, // no failure
+		{Status: schema.StatusPassed}, // no failure
 		failed(0.1, 98, errclass.ClassEADDRINUSE, 98),
 		failed(0.4, 99, errclass.ClassEADDRNOTAVAIL, 99),
 		nil, // not run (interrupted sweep)
-		{Status: workers.StatusInterrupted},
+		{Status: schema.StatusInterrupted},
 	}
 	p := SweepPointOf(2, []string{"1025 1124"}, runs, nil)
 	if got, want := [3]int{p.Runs, p.Failures, p.Interrupted}, [3]int{5, 3, 1}; got != want {
@@ -59,8 +59,8 @@ func TestSweepPointOf(t *testing.T) {
 
 func TestSweepTableAndCSV(t *testing.T) {
 	s := &SweepSummary{Name: "port-range", Axes: []string{"range"}, Repetitions: 2, Points: []SweepPoint{
-		SweepPointOf(0, []string{"1025 1124"}, []*workers.Summary{failed(0.008, 100, "eaddrnotavail", 99), failed(0.010, 99, "eaddrnotavail", 99)}, nil),
-		SweepPointOf(1, []string{"1025 5000"}, []*workers.Summary{{Status: workers.StatusPassed}, {Status: workers.StatusPassed}}, nil),
+		SweepPointOf(0, []string{"1025 1124"}, []*schema.Summary{failed(0.008, 100, "eaddrnotavail", 99), failed(0.010, 99, "eaddrnotavail", 99)}, nil),
+		SweepPointOf(1, []string{"1025 5000"}, []*schema.Summary{{Status: schema.StatusPassed}, {Status: schema.StatusPassed}}, nil),
 	}}
 	var b bytes.Buffer
 	if err := SweepTable(&b, s); err != nil {
@@ -123,10 +123,10 @@ func TestCheckColumn(t *testing.T) {
 // (omitempty, such as target.datagrams) is a 0 of that run, not a run
 // without the column; a nil pointer (recovered_at_sec) is still absent.
 func TestColumnStatsZero(t *testing.T) {
-	sink := func(n uint64) *workers.Summary {
-		return &workers.Summary{Target: workers.TargetInfo{Datagrams: n}, PortExhaustion: &workers.PortReport{}}
+	sink := func(n uint64) *schema.Summary {
+		return &schema.Summary{Target: schema.TargetInfo{Datagrams: n}, PortExhaustion: &schema.PortReport{}}
 	}
-	got := ColumnStats([]string{"target.datagrams", "port_exhaustion.recovered_at_sec"}, []*workers.Summary{sink(0), sink(4)})
+	got := ColumnStats([]string{"target.datagrams", "port_exhaustion.recovered_at_sec"}, []*schema.Summary{sink(0), sink(4)})
 	want := []ColumnStat{
 		{Path: "target.datagrams", Stat: &Stat{2, 0, 4, 2}},
 		{Path: "port_exhaustion.recovered_at_sec"},
@@ -139,10 +139,10 @@ func TestColumnStatsZero(t *testing.T) {
 }
 
 func TestColumnStats(t *testing.T) {
-	hor := func(completed uint64) *workers.Summary {
-		return &workers.Summary{Status: workers.StatusPassed, HalfOpen: &workers.HalfOpenReport{Completed: completed}}
+	hor := func(completed uint64) *schema.Summary {
+		return &schema.Summary{Status: schema.StatusPassed, HalfOpen: &schema.HalfOpenReport{Completed: completed}}
 	}
-	runs := []*workers.Summary{hor(3), nil, hor(5), {Status: workers.StatusPassed}, hor(4)}
+	runs := []*schema.Summary{hor(3), nil, hor(5), {Status: schema.StatusPassed}, hor(4)}
 	got := ColumnStats([]string{"half_open.completed", "dead_peer.mean_queued_total"}, runs)
 	want := []ColumnStat{
 		{Path: "half_open.completed", Stat: &Stat{4, 3, 5, 3}}, // runs without the section do not count

@@ -10,11 +10,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nobufs/nobufs/workers"
+	"github.com/nobufs/nobufs/schema"
 )
 
 // Text writes a short human summary of a run.
-func Text(w io.Writer, s *workers.Summary) error {
+func Text(w io.Writer, s *schema.Summary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	name := ""
 	if s.Scenario != nil {
@@ -121,14 +121,14 @@ func Text(w io.Writer, s *workers.Summary) error {
 	return tw.Flush()
 }
 
-func kindOf(s *workers.Summary) string {
+func kindOf(s *schema.Summary) string {
 	if s.Scenario == nil {
 		return "?"
 	}
 	return s.Scenario.Kind
 }
 
-func failClasses(s *workers.Summary) string {
+func failClasses(s *schema.Summary) string {
 	if s.Scenario == nil || len(s.Scenario.Failure.Classes) == 0 {
 		return "counted as failure"
 	}
@@ -153,7 +153,7 @@ func us(v int64) string { return (time.Duration(v) * time.Microsecond).String() 
 
 // deadPeerText writes the dead-peer lines: blocked writes, the total
 // queued, the sockets holding the most, and what the reaper did.
-func deadPeerText(tw io.Writer, s *workers.Summary, d *workers.DeadPeerReport) {
+func deadPeerText(tw io.Writer, s *schema.Summary, d *schema.DeadPeerReport) {
 	bufs := "kernel default"
 	if s.Socket.EffectiveSndBuf > 0 {
 		bufs = fmt.Sprintf("SO_SNDBUF %d, SO_RCVBUF %d (effective)", s.Socket.EffectiveSndBuf, s.Socket.EffectiveRcvBuf)
@@ -197,13 +197,13 @@ func sortedKeys(m map[string]string) []string {
 // stopPhrase says what a stop reason means, for "stopped by …".
 func stopPhrase(reason string) string {
 	switch reason {
-	case workers.StopDuration:
+	case schema.StopDuration:
 		return "stop.duration"
-	case workers.StopMaxOps:
+	case schema.StopMaxOps:
 		return "stop.max_ops"
-	case workers.StopStagesDone:
+	case schema.StopStagesDone:
 		return "the end of load.stages"
-	case workers.StopInterrupted:
+	case schema.StopInterrupted:
 		return "an interrupt"
 	}
 	return reason // failure, error, and whatever a newer version wrote

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/nobufs/nobufs/workers"
+	"github.com/nobufs/nobufs/schema"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -26,7 +26,7 @@ func TestText(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var s workers.Summary
+			var s schema.Summary
 			if err := json.Unmarshal(b, &s); err != nil {
 				t.Fatal(err)
 			}

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/lab"
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/report"
@@ -49,7 +51,7 @@ type Options struct {
 	// Run is passed to each run (its Timeline is set per run).
 	Run workers.Options
 	// Done, when set, is called after each run with its place and summary.
-	Done func(point, rep int, sum *workers.Summary, dir string)
+	Done func(point, rep int, sum *schema.Summary, dir string)
 }
 
 // Load reads and checks a sweep file as scenarios.LoadSweep does, and
@@ -166,13 +168,13 @@ func run(ctx context.Context, dir string, plan *Plan, opts Options) (*report.Swe
 	out := &report.SweepSummary{Name: plan.Name, Axes: plan.Axes, Repetitions: plan.Repetitions, Columns: plan.Columns}
 	var runErr error
 	for _, p := range plan.Points {
-		var sums []*workers.Summary
+		var sums []*schema.Summary
 		var dirs []string
 		for rep := 1; rep <= plan.Repetitions; rep++ {
 			rel := RunDir(p.Index, rep)
 			dirs = append(dirs, rel)
 			s, err := record.ReadSummary(filepath.Join(dir, rel))
-			if err == nil && s.Status != workers.StatusInterrupted && s.Status != workers.StatusPartial {
+			if err == nil && s.Status != schema.StatusInterrupted && s.Status != schema.StatusPartial {
 				sums = append(sums, s) // finished before: keep
 				continue
 			}
@@ -208,7 +210,7 @@ func run(ctx context.Context, dir string, plan *Plan, opts Options) (*report.Swe
 
 // runOne runs one repetition into its own run directory, in a fresh cell
 // when the scenario has one.
-func runOne(ctx context.Context, dir string, sc *scenarios.Scenario, opts workers.Options) (*workers.Summary, error) {
+func runOne(ctx context.Context, dir string, sc *scenarios.Scenario, opts workers.Options) (*schema.Summary, error) {
 	if err := os.RemoveAll(dir); err != nil { // a run left unfinished
 		return nil, err
 	}
@@ -218,7 +220,7 @@ func runOne(ctx context.Context, dir string, sc *scenarios.Scenario, opts worker
 	}
 	defer r.Close()
 	opts.Timeline = r.Timeline
-	var sum *workers.Summary
+	var sum *schema.Summary
 	if sc.Cell != nil {
 		sum, err = lab.Run(ctx, sc, opts)
 	} else {

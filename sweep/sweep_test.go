@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/lab"
@@ -126,7 +128,7 @@ func TestCancelAndResume(t *testing.T) {
 				cancel()
 			}
 		}},
-		Done: func(int, int, *workers.Summary, string) { done.Add(1) },
+		Done: func(int, int, *schema.Summary, string) { done.Add(1) },
 	}
 	sum, dir, err := Start(ctx, file, t.TempDir(), time.Now(), opts)
 	if err != nil {
@@ -142,7 +144,7 @@ func TestCancelAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := s.Status, workers.StatusInterrupted; got != want {
+	if got, want := s.Status, schema.StatusInterrupted; got != want {
 		t.Fatalf("run cancelled mid-way has status %s, want %s", got, want)
 	}
 	kept, err := os.ReadFile(filepath.Join(dir, RunDir(0, 2), record.SummaryFile))
@@ -151,7 +153,7 @@ func TestCancelAndResume(t *testing.T) {
 	}
 
 	var reran atomic.Int32
-	sum, err = Resume(context.Background(), dir, Options{Done: func(int, int, *workers.Summary, string) { reran.Add(1) }})
+	sum, err = Resume(context.Background(), dir, Options{Done: func(int, int, *schema.Summary, string) { reran.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,12 +203,12 @@ func TestResumeKeepsUnreadableSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, RunDir(0, 1), record.SummaryFile)
-	newer := []byte(fmt.Sprintf(`{"schema": %d, "status": "passed"}`+"\n", workers.SchemaVersion+1))
+	newer := []byte(fmt.Sprintf(`{"schema": %d, "status": "passed"}`+"\n", schema.SchemaVersion+1))
 	if err := os.WriteFile(path, newer, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var reran atomic.Int32
-	_, err = Resume(context.Background(), dir, Options{Done: func(int, int, *workers.Summary, string) { reran.Add(1) }})
+	_, err = Resume(context.Background(), dir, Options{Done: func(int, int, *schema.Summary, string) { reran.Add(1) }})
 	if err == nil {
 		t.Error("resume over an unreadable summary.json succeeded, want an error")
 	}
@@ -239,12 +241,12 @@ func TestResumeRedoesPartialRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Status = workers.StatusPartial
+	s.Status = schema.StatusPartial
 	if err := record.WriteSummaryFile(run, s); err != nil {
 		t.Fatal(err)
 	}
 	var reran atomic.Int32
-	sum, err := Resume(context.Background(), dir, Options{Done: func(int, int, *workers.Summary, string) { reran.Add(1) }})
+	sum, err := Resume(context.Background(), dir, Options{Done: func(int, int, *schema.Summary, string) { reran.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +257,7 @@ func TestResumeRedoesPartialRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := s.Status, workers.StatusPassed; got != want {
+	if got, want := s.Status, schema.StatusPassed; got != want {
 		t.Errorf("run after resume has status %s, want %s", got, want)
 	}
 	if got, want := sum.Points[0].Runs, 1; got != want {

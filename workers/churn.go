@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -238,9 +240,9 @@ func (k *churnKind) extendSample(elapsed time.Duration) map[string]any {
 	return m
 }
 
-func (k *churnKind) report(s *Summary) {
+func (k *churnKind) report(s *schema.Summary) {
 	t := k.totals()
-	r := &ChurnReport{
+	r := &schema.ChurnReport{
 		Peers:     len(k.addrs),
 		FirstPeer: k.addrs[0],
 		LastPeer:  k.addrs[len(k.addrs)-1],
@@ -266,19 +268,19 @@ func (k *churnKind) close() {}
 // (the first half is the ramp up to the steady state), leaving out samples
 // taken while the run was stopping and the last one, which the engine takes
 // after the workers stopped; nil when no sample falls there.
-func steadyStats(samples []openSample, elapsedSec float64) *GaugeStats {
+func steadyStats(samples []openSample, elapsedSec float64) *schema.GaugeStats {
 	if len(samples) < 2 {
 		return nil
 	}
 	half := time.Duration(elapsedSec / 2 * float64(time.Second))
-	var g *GaugeStats
+	var g *schema.GaugeStats
 	var sum int64
 	for _, smp := range samples[:len(samples)-1] {
 		if smp.at < half || smp.stopped {
 			continue
 		}
 		if g == nil {
-			g = &GaugeStats{Min: smp.open, Max: smp.open}
+			g = &schema.GaugeStats{Min: smp.open, Max: smp.open}
 		}
 		g.Samples++
 		sum += smp.open

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -169,7 +171,7 @@ func waitFor(t *testing.T, cond func() bool) {
 
 // runShipped runs a file of scenarios.d with two samples a second and
 // returns its summary and timeline samples.
-func runShipped(t *testing.T, file string, edit func(*scenarios.Scenario)) (*Summary, []Sample) {
+func runShipped(t *testing.T, file string, edit func(*scenarios.Scenario)) (*schema.Summary, []schema.Sample) {
 	t.Helper()
 	sc, err := scenarios.LoadFile("../scenarios.d/" + file)
 	if err != nil {
@@ -185,17 +187,17 @@ func runShipped(t *testing.T, file string, edit func(*scenarios.Scenario)) (*Sum
 }
 
 // runSampled runs sc with two samples a second and returns its samples.
-func runSampled(t *testing.T, sc *scenarios.Scenario) (*Summary, []Sample) {
+func runSampled(t *testing.T, sc *scenarios.Scenario) (*schema.Summary, []schema.Sample) {
 	t.Helper()
 	var tl bytes.Buffer
 	sum, err := Run(context.Background(), sc, Options{Timeline: &tl, SampleEvery: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var samples []Sample
+	var samples []schema.Sample
 	sc2 := bufio.NewScanner(&tl)
 	for sc2.Scan() {
-		var s Sample
+		var s schema.Sample
 		if err := json.Unmarshal(sc2.Bytes(), &s); err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +217,7 @@ func TestP2PChurnSteady(t *testing.T) {
 		t.Skip("runs a 6 s scenario")
 	}
 	sum, samples := runShipped(t, "p2p-churn.yaml", nil)
-	if sum.Status != StatusPassed || sum.TimeToFailure != nil {
+	if sum.Status != schema.StatusPassed || sum.TimeToFailure != nil {
 		t.Fatalf("status %s, time to failure %+v, errors %+v; want passed with none", sum.Status, sum.TimeToFailure, sum.Errors)
 	}
 	// 1000 workers for ~100 open connections: an arrival is dropped only
@@ -280,7 +282,7 @@ func TestP2PChurnFDLimit(t *testing.T) {
 	if f.Class != errclass.ClassEMFILE || f.Phase != errclass.PhaseSocket {
 		t.Errorf("failure %s/%s, want socket/emfile", f.Phase, f.Class)
 	}
-	if sum.Status != StatusPassed || sum.StopReason != StopFailure {
+	if sum.Status != schema.StatusPassed || sum.StopReason != schema.StopFailure {
 		t.Errorf("status %s stopped by %s, want passed stopped by failure", sum.Status, sum.StopReason)
 	}
 	// It failed past a real population: more than a handful connected.

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -73,10 +75,10 @@ type deadPeerKind struct {
 
 	mu          sync.Mutex
 	live        map[*peerConn]struct{}
-	retired     []SocketStat
+	retired     []schema.SocketStat
 	peakTotal   int64
 	peakAt      time.Duration
-	reaps       []Reap
+	reaps       []schema.Reap
 	reapCount   uint64
 	reapBytes   int64
 	measureErrs uint64
@@ -103,7 +105,7 @@ type peerConn struct {
 	broken bool
 
 	// under deadPeerKind.mu
-	peak SocketStat
+	peak schema.SocketStat
 }
 
 func newDeadPeerKind(sc *scenarios.Scenario, addr string, rs *runState) (*deadPeerKind, error) {
@@ -209,7 +211,7 @@ func (k *deadPeerKind) dial(ctx context.Context, w *Worker, pw *peerWorker, op u
 	pc := &peerConn{c: tc, raw: raw}
 	// A write blocked when the run stops returns at once.
 	pc.stop = context.AfterFunc(ctx, func() { _ = tc.SetWriteDeadline(time.Now()) })
-	pc.peak = SocketStat{Local: c.LocalAddr().String(), Remote: c.RemoteAddr().String(), Worker: w.ID,
+	pc.peak = schema.SocketStat{Local: c.LocalAddr().String(), Remote: c.RemoteAddr().String(), Worker: w.ID,
 		OpenedAtSec: w.Since().Seconds(), End: endOpen}
 	k.mu.Lock()
 	k.live[pc] = struct{}{}
@@ -322,7 +324,7 @@ func (k *deadPeerKind) reapOnce(at time.Duration) {
 		k.reapCount++
 		k.reapBytes += m.info.Queued
 		if len(k.reaps) < maxReapsListed {
-			k.reaps = append(k.reaps, Reap{AtSec: at.Seconds(), Local: m.pc.peak.Local, Remote: m.pc.peak.Remote,
+			k.reaps = append(k.reaps, schema.Reap{AtSec: at.Seconds(), Local: m.pc.peak.Local, Remote: m.pc.peak.Remote,
 				Worker: m.pc.peak.Worker, Freed: m.info.Queued, TotalAfter: total})
 		}
 	}
@@ -347,7 +349,7 @@ func (k *deadPeerKind) extendSample(at time.Duration) map[string]any {
 		"blocked_writes": k.blocked.Load(), "reaped": k.reapCount}
 }
 
-func (k *deadPeerKind) report(s *Summary) {
+func (k *deadPeerKind) report(s *schema.Summary) {
 	k.reaperWG.Wait() // the run's context has ended: the reaper has returned or is returning
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -364,7 +366,7 @@ func (k *deadPeerKind) report(s *Summary) {
 		all = append(all, st)
 	}
 	sortSocketStats(all)
-	r := &DeadPeerReport{
+	r := &schema.DeadPeerReport{
 		Diagnostics:     sockDiagSupported,
 		Connections:     k.opened.Load(),
 		BlockedWrites:   k.blocked.Load(),
@@ -377,7 +379,7 @@ func (k *deadPeerKind) report(s *Summary) {
 		r.MeanQueuedTotal = int64(k.sumTotal / float64(k.measurements))
 	}
 	if k.p.Reaper.MaxQueued > 0 {
-		r.Reaper = &ReaperReport{MaxQueued: k.p.Reaper.MaxQueued, Reaped: k.reapCount, FreedBytes: k.reapBytes, Reaps: k.reaps}
+		r.Reaper = &schema.ReaperReport{MaxQueued: k.p.Reaper.MaxQueued, Reaped: k.reapCount, FreedBytes: k.reapBytes, Reaps: k.reaps}
 	}
 	if k.p.Reaper.MaxQueued > 0 && !sockDiagSupported {
 		s.Notes = append(s.Notes, "dead-peer: the reaper needs per-socket send queues (Linux); it reaped nothing")
@@ -406,75 +408,8 @@ func (k *deadPeerKind) close() {
 	}
 }
 
-func sortSocketStats(s []SocketStat) {
-	slices.SortFunc(s, func(a, b SocketStat) int {
+func sortSocketStats(s []schema.SocketStat) {
+	slices.SortFunc(s, func(a, b schema.SocketStat) int {
 		return cmp.Or(cmp.Compare(b.Queued, a.Queued), cmp.Compare(a.OpenedAtSec, b.OpenedAtSec), cmp.Compare(a.Local, b.Local))
 	})
-}
-
-// DeadPeerReport is what the dead-peer kind adds to the summary.
-type DeadPeerReport struct {
-	// Diagnostics says whether per-socket queues could be read (Linux).
-	Diagnostics bool `json:"diagnostics"`
-	// Connections counts the connections opened.
-	Connections uint64 `json:"connections"`
-	// BlockedWrites counts writes that hit socket.io_timeout.
-	BlockedWrites uint64 `json:"blocked_writes"`
-	// PeakQueuedTotal is the most bytes seen queued in all send queues
-	// together at one measurement, and when.
-	PeakQueuedTotal int64   `json:"peak_queued_total"`
-	PeakQueuedAtSec float64 `json:"peak_queued_at_sec"`
-	// MeanQueuedTotal is the mean of the total over all Measurements (one
-	// per timeline sample, one per reaper pass, one at the end).
-	MeanQueuedTotal int64  `json:"mean_queued_total"`
-	Measurements    uint64 `json:"measurements"`
-	// Top lists the sockets that held the most queued bytes at their
-	// peak: the answer to "which socket is tying up the buffers".
-	Top []SocketStat `json:"top"`
-	// Reaper is set when the reaper was on.
-	Reaper *ReaperReport `json:"reaper,omitempty"`
-}
-
-// SocketStat is one socket of the dead-peer kind at the moment it held
-// the most queued bytes.
-type SocketStat struct {
-	Local  string `json:"local"`
-	Remote string `json:"remote"`
-	Worker int    `json:"worker"`
-	// Queued is SIOCOUTQ at the peak: bytes in the send queue.
-	Queued int64 `json:"queued"`
-	// Unacked is tcpi_unacked (segments), NotSent tcpi_notsent_bytes,
-	// SndWnd tcpi_snd_wnd, State the TCP state — all at the peak.
-	Unacked uint32 `json:"unacked"`
-	NotSent uint32 `json:"notsent"`
-	SndWnd  uint32 `json:"snd_wnd"`
-	State   string `json:"state"`
-	// Written counts the bytes the kernel accepted from the writer.
-	Written     uint64  `json:"written"`
-	OpenedAtSec float64 `json:"opened_at_sec"`
-	PeakAtSec   float64 `json:"peak_at_sec"`
-	// End is open, error or reaped; EndedAtSec is when (not for open).
-	End        string  `json:"end"`
-	EndedAtSec float64 `json:"ended_at_sec,omitempty"`
-}
-
-// ReaperReport is what the reaper did.
-type ReaperReport struct {
-	MaxQueued  int64  `json:"max_queued"`
-	Reaped     uint64 `json:"reaped"`
-	FreedBytes int64  `json:"freed_bytes"`
-	// Reaps lists each reap (the first 1000).
-	Reaps []Reap `json:"reaps"`
-}
-
-// Reap is one socket closed by the reaper.
-type Reap struct {
-	AtSec  float64 `json:"at_sec"`
-	Local  string  `json:"local"`
-	Remote string  `json:"remote"`
-	Worker int     `json:"worker"`
-	// Freed is the socket's queued bytes when it was closed; TotalAfter
-	// the total queued bytes left.
-	Freed      int64 `json:"freed"`
-	TotalAfter int64 `json:"total_after"`
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -37,7 +39,7 @@ type timelineExtra struct {
 }
 
 // runDeadPeer runs sc and returns its summary and what its timeline shows.
-func runDeadPeer(t *testing.T, sc *scenarios.Scenario) (*Summary, timelineExtra) {
+func runDeadPeer(t *testing.T, sc *scenarios.Scenario) (*schema.Summary, timelineExtra) {
 	t.Helper()
 	var tl bytes.Buffer
 	sum, err := Run(context.Background(), sc, Options{Timeline: &tl, SampleEvery: 250 * time.Millisecond})
@@ -69,7 +71,7 @@ func runDeadPeer(t *testing.T, sc *scenarios.Scenario) (*Summary, timelineExtra)
 }
 
 // errorOf returns the count and first time of (phase, class) in s.
-func errorOf(s *Summary, phase errclass.Phase, class errclass.Class) (n uint64, firstAt float64, code int) {
+func errorOf(s *schema.Summary, phase errclass.Phase, class errclass.Class) (n uint64, firstAt float64, code int) {
 	firstAt = -1
 	for _, e := range s.Errors {
 		if e.Phase == phase && e.Class == class {
@@ -97,8 +99,8 @@ func TestDeadPeerShipped(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three scenarios of 2s each")
 	}
-	runs := map[string]*DeadPeerReport{}
-	sums := map[string]*Summary{}
+	runs := map[string]*schema.DeadPeerReport{}
+	sums := map[string]*schema.Summary{}
 	for _, tt := range []struct {
 		name string
 		// sndbuf is the SO_SNDBUF the kernel must report (0: not set, autotuned).
@@ -122,7 +124,7 @@ func TestDeadPeerShipped(t *testing.T) {
 				t.Fatal("summary has no dead_peer section")
 			}
 			runs[tt.name], sums[tt.name] = d, sum
-			if got, want := sum.Status, StatusPassed; got != want {
+			if got, want := sum.Status, schema.StatusPassed; got != want {
 				t.Errorf("status = %s, want %s (unmet %v)", got, want, sum.Unmet)
 			}
 			if tt.blocks && d.BlockedWrites == 0 {
@@ -287,7 +289,7 @@ func TestUDPPushLoopback(t *testing.T) {
 	if sum.Target.Datagrams == 0 || sum.Target.Datagrams > u.Sent {
 		t.Errorf("sink received %d datagrams of %d sent", sum.Target.Datagrams, u.Sent)
 	}
-	if sum.Status != StatusPassed {
+	if sum.Status != schema.StatusPassed {
 		t.Errorf("status %s, unmet %v", sum.Status, sum.Unmet)
 	}
 }
@@ -301,7 +303,7 @@ func TestDeadPeerReaperMaxOps(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type result struct {
-		sum *Summary
+		sum *schema.Summary
 		err error
 	}
 	done := make(chan result, 1)
@@ -320,7 +322,7 @@ func TestDeadPeerReaperMaxOps(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("Run: %v", r.err)
 	}
-	if got, want := r.sum.StopReason, StopMaxOps; got != want {
+	if got, want := r.sum.StopReason, schema.StopMaxOps; got != want {
 		t.Errorf("stop reason: got %q, want %q", got, want)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/hostfacts"
 
 	"github.com/nobufs/nobufs/workers/errclass"
@@ -64,56 +66,7 @@ type Progress struct {
 	// Classes counts errors by class so far.
 	Classes map[errclass.Class]uint64
 	// TimeToFailure is set once a failure class has occurred.
-	TimeToFailure *Failure
-}
-
-// Sample is one line of timeline.ndjson of type "sample": what happened
-// during one interval. Counters are deltas over the interval; Open is the
-// number of client connections open at its end.
-type Sample struct {
-	Type     string       `json:"type"` // "sample"
-	Seq      int          `json:"seq"`
-	Elapsed  float64      `json:"elapsed_sec"`
-	OK       uint64       `json:"ok"`
-	Failed   uint64       `json:"failed"`
-	Dropped  uint64       `json:"dropped"`
-	Open     int64        `json:"open"`
-	BytesOut uint64       `json:"bytes_out"`
-	BytesIn  uint64       `json:"bytes_in"`
-	Errors   []ErrorDelta `json:"errors,omitempty"`
-	// Host is what Options.HostState returned for this interval.
-	Host any `json:"host,omitempty"`
-	// Extra holds the kind's own gauges (see the kind's documentation).
-	Extra map[string]any `json:"extra,omitempty"`
-}
-
-// ErrorDelta counts one (phase, class, code) within an interval.
-type ErrorDelta struct {
-	Phase errclass.Phase `json:"phase"`
-	Class errclass.Class `json:"class"`
-	Code  int            `json:"code"`
-	N     uint64         `json:"n"`
-}
-
-// StartLine is the first line of timeline.ndjson: enough to rebuild a
-// summary if the run dies.
-type StartLine struct {
-	Type     string              `json:"type"` // "start"
-	Schema   int                 `json:"schema"`
-	Tool     Tool                `json:"tool"`
-	Scenario *scenarios.Scenario `json:"scenario"`
-	Started  time.Time           `json:"started"`
-	Target   TargetInfo          `json:"target"`
-	Settings hostfacts.Settings  `json:"settings"`
-}
-
-// EndLine is the last line of timeline.ndjson of a run that ended.
-type EndLine struct {
-	Type          string   `json:"type"` // "end"
-	Status        string   `json:"status"`
-	StopReason    string   `json:"stop_reason"`
-	Elapsed       float64  `json:"elapsed_sec"`
-	TimeToFailure *Failure `json:"time_to_failure"`
+	TimeToFailure *schema.Failure
 }
 
 // ErrTargetRefused is returned (wrapped) when a target address is outside
@@ -136,7 +89,7 @@ type runState struct {
 
 	// ttf is the earliest failure of a failure.classes class; a stored
 	// *Failure is never modified.
-	ttf       atomic.Pointer[Failure]
+	ttf       atomic.Pointer[schema.Failure]
 	onFailure func()
 }
 
@@ -153,7 +106,7 @@ func (rs *runState) firstError(k errclass.ErrorKey, at time.Duration, op uint64)
 	if !rs.failSet[k.Class] {
 		return
 	}
-	f := &Failure{Class: k.Class, Phase: k.Phase, Code: k.Code, Name: errclass.WSAName(k.Code), AtSec: at.Seconds(), Op: op, OKBefore: rs.totalOK()}
+	f := &schema.Failure{Class: k.Class, Phase: k.Phase, Code: k.Code, Name: errclass.WSAName(k.Code), AtSec: at.Seconds(), Op: op, OKBefore: rs.totalOK()}
 	for {
 		cur := rs.ttf.Load()
 		if cur != nil && f.AtSec >= cur.AtSec {
@@ -168,7 +121,7 @@ func (rs *runState) firstError(k errclass.ErrorKey, at time.Duration, op uint64)
 	}
 }
 
-func (rs *runState) timeToFailure() *Failure {
+func (rs *runState) timeToFailure() *schema.Failure {
 	p := rs.ttf.Load()
 	if p == nil {
 		return nil
@@ -180,17 +133,17 @@ func (rs *runState) timeToFailure() *Failure {
 // Run runs one scenario to its end and returns its summary. The summary is
 // returned, with Status set, also when the run was interrupted through ctx;
 // err is set only when the run could not start or the harness broke.
-func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, error) {
+func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Summary, error) {
 	sampleEvery := opts.SampleEvery
 	if sampleEvery <= 0 {
 		sampleEvery = time.Second
 	}
-	sum := &Summary{
-		Schema:   SchemaVersion,
-		Tool:     Tool{Name: "nobufs", Version: opts.ToolVersion},
+	sum := &schema.Summary{
+		Schema:   schema.SchemaVersion,
+		Tool:     schema.Tool{Name: "nobufs", Version: opts.ToolVersion},
 		Scenario: sc,
-		Latency:  map[string]Latency{},
-		Socket:   SocketReport{Requested: sc.Socket},
+		Latency:  map[string]schema.Latency{},
+		Socket:   schema.SocketReport{Requested: sc.Socket},
 	}
 	cell := opts.Cell
 	var enterClient func() error
@@ -230,12 +183,12 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		}
 		defer tgt.Close()
 		addr = tgt.Addr().String()
-		sum.Target = TargetInfo{Mode: sc.Target.Builtin, Address: addr}
+		sum.Target = schema.TargetInfo{Mode: sc.Target.Builtin, Address: addr}
 	} else {
 		if err := CheckTarget(addr, sc.Target.Allow, opts.AllowTargets); err != nil {
 			return nil, err
 		}
-		sum.Target = TargetInfo{Mode: "external", Address: addr}
+		sum.Target = schema.TargetInfo{Mode: "external", Address: addr}
 	}
 
 	rs := &runState{sc: sc, failSet: map[errclass.Class]bool{}, target: tgt, cell: cell}
@@ -298,10 +251,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		afterMu.Lock()
 		defer afterMu.Unlock()
 		if sc.Stop.AfterFailure <= 0 {
-			stop(StopFailure)
+			stop(schema.StopFailure)
 			return
 		}
-		afterFailure = time.AfterFunc(sc.Stop.AfterFailure.D(), func() { stop(StopFailure) })
+		afterFailure = time.AfterFunc(sc.Stop.AfterFailure.D(), func() { stop(schema.StopFailure) })
 	}
 	defer func() {
 		afterMu.Lock()
@@ -319,13 +272,13 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	rs.start = time.Now()
 	sum.Started = rs.start.UTC()
 	tl := &timeline{w: opts.Timeline}
-	tl.write(StartLine{Type: "start", Schema: SchemaVersion, Tool: sum.Tool, Scenario: sc, Started: sum.Started, Target: sum.Target, Settings: sum.Settings})
+	tl.write(schema.StartLine{Type: "start", Schema: schema.SchemaVersion, Tool: sum.Tool, Scenario: sc, Started: sum.Started, Target: sum.Target, Settings: sum.Settings})
 
 	// Cell.Started promises the target listens and the load has not started.
 	if cell != nil && cell.Started != nil {
 		cell.Started(tgt)
 	}
-	durTimer := time.AfterFunc(sc.Stop.Duration.D(), func() { stop(StopDuration) })
+	durTimer := time.AfterFunc(sc.Stop.Duration.D(), func() { stop(schema.StopDuration) })
 	defer durTimer.Stop()
 
 	var g errgroup.Group
@@ -341,7 +294,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		runtime.LockOSThread()
 		if err := enterClient(); err != nil {
 			enterOnce.Do(func() { enterErr = err })
-			stop(StopError)
+			stop(schema.StopError)
 			return false
 		}
 		return true
@@ -349,7 +302,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	claim := func() (uint64, bool) {
 		idx := rs.issued.Add(1)
 		if idx > sc.Stop.MaxOps {
-			drain(StopMaxOps)
+			drain(schema.StopMaxOps)
 			return 0, false
 		}
 		return idx, true
@@ -437,9 +390,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 	reasonMu.Unlock()
 	sum.ElapsedSec = elapsed.Seconds()
 	if reason == "" {
-		reason = StopInterrupted
+		reason = schema.StopInterrupted
 		if ctx.Err() == nil {
-			reason = StopError
+			reason = schema.StopError
 		}
 	}
 	sum.StopReason = reason
@@ -468,16 +421,16 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, e
 		sum.Target.Accepted, sum.Target.ServerErrors = tgt.Stats()
 		sum.Target.BytesRead, sum.Target.Datagrams, sum.Target.Vanished = tgt.Traffic()
 	}
-	sum.Unmet = CheckExpectations(sc.Expect, sum.TimeToFailure)
+	sum.Unmet = schema.CheckExpectations(sc.Expect, sum.TimeToFailure)
 	switch {
-	case reason == StopInterrupted:
-		sum.Status = StatusInterrupted
+	case reason == schema.StopInterrupted:
+		sum.Status = schema.StatusInterrupted
 	case len(sum.Unmet) > 0:
-		sum.Status = StatusFailed
+		sum.Status = schema.StatusFailed
 	default:
-		sum.Status = StatusPassed
+		sum.Status = schema.StatusPassed
 	}
-	tl.write(EndLine{Type: "end", Status: sum.Status, StopReason: sum.StopReason, Elapsed: sum.ElapsedSec, TimeToFailure: sum.TimeToFailure})
+	tl.write(schema.EndLine{Type: "end", Status: sum.Status, StopReason: sum.StopReason, Elapsed: sum.ElapsedSec, TimeToFailure: sum.TimeToFailure})
 	if tl.err != nil {
 		sum.Notes = append(sum.Notes, "timeline: "+tl.err.Error())
 	}
@@ -507,7 +460,7 @@ func dispatch(ctx context.Context, l scenarios.Load, rs *runState, work chan<- s
 	for ctx.Err() == nil {
 		wait, done := p.Pace(time.Since(rs.start), hits)
 		if done {
-			drain(StopStagesDone)
+			drain(schema.StopStagesDone)
 			return
 		}
 		if wait > 0 {
@@ -566,7 +519,7 @@ type sampler struct {
 	lastAt                                           time.Duration
 }
 
-func (s *sampler) sample(sum *Summary) {
+func (s *sampler) sample(sum *schema.Summary) {
 	now := time.Since(s.rs.start)
 	var ok, failed, out, in uint64
 	var open int64
@@ -581,7 +534,7 @@ func (s *sampler) sample(sum *Summary) {
 	}
 	dropped := s.rs.dropped.Load()
 	s.seq++
-	smp := Sample{Type: "sample", Seq: s.seq, Elapsed: now.Seconds(), OK: ok - s.prevOK, Failed: failed - s.prevFailed,
+	smp := schema.Sample{Type: "sample", Seq: s.seq, Elapsed: now.Seconds(), OK: ok - s.prevOK, Failed: failed - s.prevFailed,
 		Dropped: dropped - s.prevDropped, Open: open, BytesOut: out - s.prevOut, BytesIn: in - s.prevIn}
 	classes := map[errclass.Class]uint64{}
 	for k, st := range errs {
@@ -591,7 +544,7 @@ func (s *sampler) sample(sum *Summary) {
 			prev = p.count
 		}
 		if st.count > prev {
-			smp.Errors = append(smp.Errors, ErrorDelta{Phase: k.Phase, Class: k.Class, Code: k.Code, N: st.count - prev})
+			smp.Errors = append(smp.Errors, schema.ErrorDelta{Phase: k.Phase, Class: k.Class, Code: k.Code, N: st.count - prev})
 		}
 	}
 	sortDeltas(smp.Errors)

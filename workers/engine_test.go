@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/hostfacts"
 
 	"github.com/nobufs/nobufs/workers/errclass"
@@ -46,7 +48,7 @@ func fdCount(t *testing.T) int {
 
 // runScenario runs sc, returns its summary and timeline lines, and checks
 // that descriptors are back to their baseline afterwards.
-func runScenario(t *testing.T, ctx context.Context, sc *scenarios.Scenario, opts Options) (*Summary, []map[string]any) {
+func runScenario(t *testing.T, ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Summary, []map[string]any) {
 	t.Helper()
 	before := fdCount(t)
 	var buf syncBuffer
@@ -123,8 +125,8 @@ failure: {classes: [eaddrnotavail, eaddrinuse]}
 	if f.Op != 51 || f.OKBefore != 50 {
 		t.Errorf("failure at op %d after %d ok, want op 51 after 50 ok", f.Op, f.OKBefore)
 	}
-	if sum.StopReason != StopFailure || sum.Status != StatusPassed {
-		t.Errorf("stop %q status %q, want %q %q", sum.StopReason, sum.Status, StopFailure, StatusPassed)
+	if sum.StopReason != schema.StopFailure || sum.Status != schema.StatusPassed {
+		t.Errorf("stop %q status %q, want %q %q", sum.StopReason, sum.Status, schema.StopFailure, schema.StatusPassed)
 	}
 	if p := sum.PortExhaustion; p == nil || p.Method != "option" || p.RangeSize != 50 || p.ConnectsBeforeFailure == nil || *p.ConnectsBeforeFailure != 50 {
 		t.Errorf("port report = %+v", sum.PortExhaustion)
@@ -170,8 +172,8 @@ load: {workers: 3}
 stop: {max_ops: 200, duration: 30s}
 `)
 	sum, _ := runScenario(t, context.Background(), sc, Options{})
-	if sum.StopReason != StopMaxOps {
-		t.Errorf("stop reason %q, want %q", sum.StopReason, StopMaxOps)
+	if sum.StopReason != schema.StopMaxOps {
+		t.Errorf("stop reason %q, want %q", sum.StopReason, schema.StopMaxOps)
 	}
 	if sum.Ops.Issued != 200 || sum.Ops.OK+sum.Ops.Failed+sum.Ops.Aborted != 200 {
 		t.Errorf("ops = %+v, want 200 issued and accounted for", sum.Ops)
@@ -189,8 +191,8 @@ load: {workers: 1}
 stop: {duration: 150ms}
 `)
 	sum, _ := runScenario(t, context.Background(), sc, Options{})
-	if sum.StopReason != StopDuration {
-		t.Errorf("stop reason %q, want %q", sum.StopReason, StopDuration)
+	if sum.StopReason != schema.StopDuration {
+		t.Errorf("stop reason %q, want %q", sum.StopReason, schema.StopDuration)
 	}
 }
 
@@ -204,7 +206,7 @@ stop: {duration: 30s}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sum, _ := runScenario(t, ctx, sc, Options{SampleEvery: 20 * time.Millisecond, Progress: func(Progress) { cancel() }})
-	if sum.Status != StatusInterrupted || sum.StopReason != StopInterrupted {
+	if sum.Status != schema.StatusInterrupted || sum.StopReason != schema.StopInterrupted {
 		t.Errorf("status %q stop %q, want interrupted", sum.Status, sum.StopReason)
 	}
 	if sum.Ops.OK == 0 {
@@ -386,8 +388,8 @@ load:
 stop: {duration: 10s}
 `)
 	sum, _ := runScenario(t, context.Background(), sc, Options{})
-	if sum.StopReason != StopStagesDone {
-		t.Errorf("stop reason %q, want %q", sum.StopReason, StopStagesDone)
+	if sum.StopReason != schema.StopStagesDone {
+		t.Errorf("stop reason %q, want %q", sum.StopReason, schema.StopStagesDone)
 	}
 	// 0→400/s over 0.3 s is 60 arrivals, 400/s for 0.2 s another 80.
 	if got, want := sum.Ops.Issued+sum.Ops.Dropped, uint64(140); got != want {

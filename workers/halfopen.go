@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -239,9 +241,9 @@ func (k *halfOpenKind) extendSample(elapsed time.Duration) map[string]any {
 	return m
 }
 
-func (k *halfOpenKind) report(s *Summary) {
+func (k *halfOpenKind) report(s *schema.Summary) {
 	t := k.totals()
-	r := &HalfOpenReport{
+	r := &schema.HalfOpenReport{
 		Started:        t.started,
 		Completed:      t.completed,
 		PendingPeak:    k.pendingPeak,
@@ -265,10 +267,10 @@ func (k *halfOpenKind) report(s *Summary) {
 		}
 	}
 	for c, tm := range all {
-		r.Outcomes = append(r.Outcomes, ClassTiming{Class: c, Count: tm.n, MinSec: tm.min.Seconds(),
+		r.Outcomes = append(r.Outcomes, schema.ClassTiming{Class: c, Count: tm.n, MinSec: tm.min.Seconds(),
 			MeanSec: (tm.sum / time.Duration(tm.n)).Seconds(), MaxSec: tm.max.Seconds()})
 	}
-	slices.SortFunc(r.Outcomes, func(a, b ClassTiming) int {
+	slices.SortFunc(r.Outcomes, func(a, b schema.ClassTiming) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Class, b.Class))
 	})
 	if k.target != nil && k.target.Mode() == scenarios.TargetNeverAccept {

@@ -6,12 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/scenarios"
 )
 
-func outcome(r *HalfOpenReport, c errclass.Class) *ClassTiming {
+func outcome(r *schema.HalfOpenReport, c errclass.Class) *schema.ClassTiming {
 	for i := range r.Outcomes {
 		if r.Outcomes[i].Class == c {
 			return &r.Outcomes[i]
@@ -34,7 +36,7 @@ func TestHalfOpenShipped(t *testing.T) {
 	if h == nil || h.PendingPlateau == nil {
 		t.Fatalf("half-open report %+v, want one with a pending plateau", h)
 	}
-	if sum.Status != StatusPassed {
+	if sum.Status != schema.StatusPassed {
 		t.Errorf("status %s (unmet %v), want passed", sum.Status, sum.Unmet)
 	}
 	// backlog 1 + 1 = 2 complete into the accept queue. Under load a third
@@ -115,13 +117,13 @@ func TestHalfOpenVariants(t *testing.T) {
 	tests := []struct {
 		name  string
 		edit  func(*scenarios.Scenario)
-		check func(t *testing.T, sum *Summary)
+		check func(t *testing.T, sum *schema.Summary)
 	}{
 		{
 			// The accept queue holds backlog+1 completed connections.
 			name: "backlog 3 completes 4",
 			edit: func(sc *scenarios.Scenario) { sc.HalfOpen.Backlog = 3 },
-			check: func(t *testing.T, sum *Summary) {
+			check: func(t *testing.T, sum *schema.Summary) {
 				// 4, or now and then one more under load (see TestHalfOpenShipped).
 				c := sum.HalfOpen.Completed
 				if c < 4 || c > 6 {
@@ -136,7 +138,7 @@ func TestHalfOpenVariants(t *testing.T) {
 			// max_new_per_sec spaces the starts: never more than rate × time + 1.
 			name: "max_new_per_sec 4",
 			edit: func(sc *scenarios.Scenario) { sc.HalfOpen.MaxNewPerSec = 4 },
-			check: func(t *testing.T, sum *Summary) {
+			check: func(t *testing.T, sum *schema.Summary) {
 				limit := uint64(4*sum.ElapsedSec) + 1
 				if got := sum.HalfOpen.Started; got > limit || got < 2 {
 					t.Errorf("started %d in %.2fs, want between 2 and %d", got, sum.ElapsedSec, limit)
@@ -151,7 +153,7 @@ func TestHalfOpenVariants(t *testing.T) {
 				sc.Target.Address = closedAddr
 				sc.Stop.MaxOps = 50
 			},
-			check: func(t *testing.T, sum *Summary) {
+			check: func(t *testing.T, sum *schema.Summary) {
 				f := sum.TimeToFailure
 				if f == nil || f.Class != errclass.ClassECONNREFUSED || f.Phase != errclass.PhaseConnect {
 					t.Fatalf("time to failure %+v, want connect/econnrefused", f)

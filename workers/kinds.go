@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
@@ -15,7 +17,7 @@ type kind interface {
 	op(ctx context.Context, w *Worker, op uint64)
 	// report adds the kind's own results to the summary; called once,
 	// after every worker exited.
-	report(s *Summary)
+	report(s *schema.Summary)
 	// close releases what the kind holds; called after report.
 	close()
 }

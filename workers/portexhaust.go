@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/hostfacts"
 
 	"github.com/nobufs/nobufs/workers/errclass"
@@ -175,8 +177,8 @@ func (k *portKind) exchange(c net.Conn) error {
 	return nil
 }
 
-func (k *portKind) report(s *Summary) {
-	r := &PortReport{Method: k.method}
+func (k *portKind) report(s *schema.Summary) {
+	r := &schema.PortReport{Method: k.method}
 	if k.p.SourcePorts != "" {
 		r.Low, r.High, r.RangeSize = k.lo, k.hi, k.hi-k.lo+1
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -49,12 +51,12 @@ func TestCheckTarget(t *testing.T) {
 }
 
 func TestCheckExpectations(t *testing.T) {
-	ttf := &Failure{Class: errclass.ClassEADDRNOTAVAIL, AtSec: 2}
+	ttf := &schema.Failure{Class: errclass.ClassEADDRNOTAVAIL, AtSec: 2}
 	d := func(s string) scenarios.Duration { v, _ := time.ParseDuration(s); return scenarios.Duration(v) }
 	tests := []struct {
 		name  string
 		e     scenarios.Expect
-		ttf   *Failure
+		ttf   *schema.Failure
 		unmet int
 	}{
 		{"any, failure", scenarios.Expect{Failure: "any"}, ttf, 0},
@@ -70,7 +72,7 @@ func TestCheckExpectations(t *testing.T) {
 		{"required and late", scenarios.Expect{Failure: "required", MaxTTF: d("1s")}, ttf, 1},
 	}
 	for _, tt := range tests {
-		if got := CheckExpectations(tt.e, tt.ttf); len(got) != tt.unmet {
+		if got := schema.CheckExpectations(tt.e, tt.ttf); len(got) != tt.unmet {
 			t.Errorf("%s: unmet = %q, want %d", tt.name, got, tt.unmet)
 		}
 	}

@@ -3,10 +3,12 @@ package workers
 import (
 	"cmp"
 	"slices"
+
+	"github.com/nobufs/nobufs/schema"
 )
 
-func sortDeltas(ds []ErrorDelta) {
-	slices.SortFunc(ds, func(a, b ErrorDelta) int {
+func sortDeltas(ds []schema.ErrorDelta) {
+	slices.SortFunc(ds, func(a, b schema.ErrorDelta) int {
 		return cmp.Or(cmp.Compare(a.Phase, b.Phase), cmp.Compare(a.Class, b.Class), cmp.Compare(a.Code, b.Code))
 	})
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -178,7 +180,7 @@ func (t *Target) Mode() string { return t.mode }
 func (t *Target) Active() int64 { return t.active.Load() }
 
 // Stats returns how many connections were accepted and the errors seen.
-func (t *Target) Stats() (accepted uint64, errs []ErrorCount) {
+func (t *Target) Stats() (accepted uint64, errs []schema.ErrorCount) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ecs, _ := errorCounts(t.errs)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -85,8 +87,8 @@ func (k *udpKind) op(ctx context.Context, w *Worker, op uint64) {
 	w.OK(time.Since(t0))
 }
 
-func (k *udpKind) report(s *Summary) {
-	s.UDPPush = &UDPReport{Size: k.p.Size, RecvErr: k.recvErr}
+func (k *udpKind) report(s *schema.Summary) {
+	s.UDPPush = &schema.UDPReport{Size: k.p.Size, RecvErr: k.recvErr}
 	if k.p.RecvErr && !recvErrSupported {
 		s.Notes = append(s.Notes, "udp-push: IP_RECVERR is Linux-only; not set on this OS")
 	}
@@ -106,17 +108,4 @@ func (k *udpKind) close() {
 			k.conns[i] = nil
 		}
 	}
-}
-
-// UDPReport is what the udp-push kind adds to the summary.
-type UDPReport struct {
-	// Size is the datagram payload in bytes.
-	Size int `json:"size"`
-	// RecvErr says whether IP_RECVERR was on, read back from the first
-	// socket.
-	RecvErr bool `json:"recverr"`
-	// Sent counts datagrams the kernel accepted; ENOBUFS the sends that
-	// failed with it.
-	Sent    uint64 `json:"sent"`
-	ENOBUFS uint64 `json:"enobufs"`
 }

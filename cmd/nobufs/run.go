@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/spf13/cobra"
 
 	"github.com/nobufs/nobufs/doctor"
@@ -155,9 +157,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 			fmt.Fprintln(o.st.stdout)
 		}
 		switch sum.Status {
-		case workers.StatusInterrupted:
+		case schema.StatusInterrupted:
 			code = exitInterrupted
-		case workers.StatusFailed:
+		case schema.StatusFailed:
 			code = max(code, exitFailed)
 		}
 	}
@@ -167,7 +169,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 	return nil
 }
 
-func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []netip.Prefix) (*workers.Summary, string, error) {
+func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []netip.Prefix) (*schema.Summary, string, error) {
 	// The prediction is made before the run opens anything, as doctor would.
 	src := doctor.Default()
 	src.Kmsg = nil
@@ -185,7 +187,7 @@ func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []
 	}
 	pl := newProgressLine(o.st, o.quiet, sc.Name)
 	wopts.Progress = pl.update
-	var sum *workers.Summary
+	var sum *schema.Summary
 	switch {
 	case sc.Cell != nil:
 		var hooks lab.Hooks

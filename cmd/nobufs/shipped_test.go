@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/workers"
@@ -59,7 +61,7 @@ func TestEveryShippedScenarioIsExercised(t *testing.T) {
 // --quiet, gets nothing.
 func TestProgressLine(t *testing.T) {
 	pr := workers.Progress{Elapsed: 1500 * time.Millisecond, OK: 120, Failed: 3, OKPerSec: 80, Open: 4,
-		Classes: map[errclass.Class]uint64{errclass.ClassEADDRNOTAVAIL: 3}, TimeToFailure: &workers.Failure{AtSec: 1.2}}
+		Classes: map[errclass.Class]uint64{errclass.ClassEADDRNOTAVAIL: 3}, TimeToFailure: &schema.Failure{AtSec: 1.2}}
 	tests := []struct {
 		tty, quiet bool
 		width      int

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/spf13/cobra"
 
 	"github.com/nobufs/nobufs/lab"
@@ -61,7 +63,7 @@ cell without root), 130 interrupted.`,
 func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool) error {
 	opts := sweep.Options{Run: workers.Options{ToolVersion: version}}
 	if !quiet {
-		opts.Done = func(point, rep int, s *workers.Summary, dir string) {
+		opts.Done = func(point, rep int, s *schema.Summary, dir string) {
 			ttf := "no failure"
 			if f := s.TimeToFailure; f != nil {
 				ttf = fmt.Sprintf("%s at %.3fs after %d ok", f.Class, f.AtSec, f.OKBefore)

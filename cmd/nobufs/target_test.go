@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/workers/errclass"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -92,7 +94,7 @@ func (s *standalone) stop(t *testing.T) (code int, last string, all []string) {
 
 var listeningRE = regexp.MustCompile(`^listening (\S+) mode (\S+)(?: peers (\d+) through (\S+))?$`)
 
-func runScenarioText(t *testing.T, src string) *workers.Summary {
+func runScenarioText(t *testing.T, src string) *schema.Summary {
 	t.Helper()
 	sc, err := scenarios.Parse("test.yaml", []byte(src))
 	if err != nil {

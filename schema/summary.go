@@ -1,15 +1,11 @@
-package workers
+package schema
 
 import (
-	"cmp"
-	"slices"
 	"time"
 
 	"github.com/nobufs/nobufs/hostfacts"
 
 	"github.com/nobufs/nobufs/workers/errclass"
-
-	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/nobufs/nobufs/scenarios"
 )
@@ -169,22 +165,6 @@ type Latency struct {
 	Max   int64   `json:"max_us"`
 }
 
-func latencyOf(h *hdrhistogram.Histogram) Latency {
-	if h.TotalCount() == 0 {
-		return Latency{}
-	}
-	return Latency{
-		Count: uint64(h.TotalCount()),
-		Min:   h.Min(),
-		Mean:  h.Mean(),
-		P50:   h.ValueAtQuantile(50),
-		P90:   h.ValueAtQuantile(90),
-		P99:   h.ValueAtQuantile(99),
-		P999:  h.ValueAtQuantile(99.9),
-		Max:   h.Max(),
-	}
-}
-
 // SocketReport gives the options asked for and what the kernel applied,
 // read back from the first connected socket.
 type SocketReport struct {
@@ -301,35 +281,6 @@ type HalfOpenReport struct {
 	// the run (Linux), and the backlog it was listening with.
 	AcceptQueue   *int `json:"accept_queue,omitempty"`
 	AcceptBacklog *int `json:"accept_backlog,omitempty"`
-}
-
-// errorCounts turns an error table into sorted ErrorCounts and ClassFirsts.
-func errorCounts(m map[errclass.ErrorKey]*errStat) ([]ErrorCount, []ClassFirst) {
-	ecs := make([]ErrorCount, 0, len(m))
-	byClass := map[errclass.Class]*ClassFirst{}
-	for k, st := range m {
-		ecs = append(ecs, ErrorCount{Phase: k.Phase, Class: k.Class, Code: k.Code, Name: errclass.WSAName(k.Code),
-			Count: st.count, FirstAt: st.firstAt.Seconds(), FirstOp: st.firstOp})
-		c := byClass[k.Class]
-		if c == nil {
-			c = &ClassFirst{Class: k.Class, FirstAt: st.firstAt.Seconds(), FirstOp: st.firstOp, Phase: k.Phase, Code: k.Code}
-			byClass[k.Class] = c
-		} else if st.firstAt.Seconds() < c.FirstAt {
-			c.FirstAt, c.FirstOp, c.Phase, c.Code = st.firstAt.Seconds(), st.firstOp, k.Phase, k.Code
-		}
-		c.Count += st.count
-	}
-	slices.SortFunc(ecs, func(a, b ErrorCount) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Phase, b.Phase), cmp.Compare(a.Class, b.Class), cmp.Compare(a.Code, b.Code))
-	})
-	cfs := make([]ClassFirst, 0, len(byClass))
-	for _, c := range byClass {
-		cfs = append(cfs, *c)
-	}
-	slices.SortFunc(cfs, func(a, b ClassFirst) int {
-		return cmp.Or(cmp.Compare(a.FirstAt, b.FirstAt), cmp.Compare(a.Class, b.Class))
-	})
-	return ecs, cfs
 }
 
 // CheckExpectations returns the unmet expectations of sc for a run whose

@@ -9,12 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/nobufs/nobufs/schema"
 )
 
 // SweepTable prints a sweep summary as a table: one row per point, its
 // axis values against time-to-failure (median, min, max over the
 // repetitions), the failure and the operations before it.
-func SweepTable(w io.Writer, s *SweepSummary) error {
+func SweepTable(w io.Writer, s *schema.SweepSummary) error {
 	fmt.Fprintf(w, "sweep %s: %d points × %d repetitions\n", s.Name, len(s.Points), s.Repetitions)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	hdr := append(slices.Clone(s.Axes), "failed", "ttf median", "min", "max", "failure", "ops before (median)")
@@ -44,7 +46,7 @@ func SweepTable(w io.Writer, s *SweepSummary) error {
 }
 
 // SweepCSV writes a sweep summary as CSV, one row per point.
-func SweepCSV(w io.Writer, s *SweepSummary) error {
+func SweepCSV(w io.Writer, s *schema.SweepSummary) error {
 	cw := csv.NewWriter(w)
 	hdr := append(slices.Clone(s.Axes), "runs", "failures", "ttf_median_sec", "ttf_min_sec", "ttf_max_sec",
 		"class", "phase", "code", "ops_before_median", "ops_before_min", "ops_before_max")

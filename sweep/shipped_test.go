@@ -10,16 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nobufs/nobufs/report"
+	"github.com/nobufs/nobufs/schema"
+
 	"github.com/nobufs/nobufs/scenarios"
 )
 
 // column returns the median of column path at every point of a sweep.
-func column(t *testing.T, sum *report.SweepSummary, path string) []float64 {
+func column(t *testing.T, sum *schema.SweepSummary, path string) []float64 {
 	t.Helper()
 	var out []float64
 	for _, p := range sum.Points {
-		var got *report.Stat
+		var got *schema.Stat
 		for _, c := range p.Columns {
 			if c.Path == path {
 				got = c.Stat

@@ -61,7 +61,7 @@ func Load(file string) (*scenarios.Sweep, []scenarios.Point, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := sw.CheckColumns(report.CheckColumn); err != nil {
+	if err := sw.CheckColumns(schema.CheckColumn); err != nil {
 		return nil, nil, err
 	}
 	return sw, points, nil
@@ -69,7 +69,7 @@ func Load(file string) (*scenarios.Sweep, []scenarios.Point, error) {
 
 // Start makes results/<name>/<timestamp>/ under out for the sweep file,
 // writes the plan and runs it.
-func Start(ctx context.Context, file, out string, now time.Time, opts Options) (*report.SweepSummary, string, error) {
+func Start(ctx context.Context, file, out string, now time.Time, opts Options) (*schema.SweepSummary, string, error) {
 	sw, points, err := Load(file)
 	if err != nil {
 		return nil, "", err
@@ -124,7 +124,7 @@ var ErrNotSweepDir = errors.New("not a sweep directory")
 // Resume continues the sweep in dir: runs whose summary says they ended
 // are kept, the others (interrupted, never finished, or rebuilt from the
 // timeline of a run that died) are run again.
-func Resume(ctx context.Context, dir string, opts Options) (*report.SweepSummary, error) {
+func Resume(ctx context.Context, dir string, opts Options) (*schema.SweepSummary, error) {
 	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
 	if err != nil {
 		return nil, fmt.Errorf("%s is %w: %w", dir, ErrNotSweepDir, err)
@@ -164,8 +164,8 @@ func RunDir(point, rep int) string {
 	return filepath.Join(RunsDir, fmt.Sprintf("p%03d-r%d", point, rep))
 }
 
-func run(ctx context.Context, dir string, plan *Plan, opts Options) (*report.SweepSummary, error) {
-	out := &report.SweepSummary{Name: plan.Name, Axes: plan.Axes, Repetitions: plan.Repetitions, Columns: plan.Columns}
+func run(ctx context.Context, dir string, plan *Plan, opts Options) (*schema.SweepSummary, error) {
+	out := &schema.SweepSummary{Name: plan.Name, Axes: plan.Axes, Repetitions: plan.Repetitions, Columns: plan.Columns}
 	var runErr error
 	for _, p := range plan.Points {
 		var sums []*schema.Summary
@@ -196,9 +196,9 @@ func run(ctx context.Context, dir string, plan *Plan, opts Options) (*report.Swe
 				opts.Done(p.Index, rep, s, rel)
 			}
 		}
-		pt := report.SweepPointOf(p.Index, p.Values, sums, dirs)
+		pt := schema.SweepPointOf(p.Index, p.Values, sums, dirs)
 		if len(plan.Columns) > 0 {
-			pt.Columns = report.ColumnStats(plan.Columns, sums)
+			pt.Columns = schema.ColumnStats(plan.Columns, sums)
 		}
 		out.Points = append(out.Points, pt)
 	}
@@ -235,7 +235,7 @@ func runOne(ctx context.Context, dir string, sc *scenarios.Scenario, opts worker
 	return sum, nil
 }
 
-func writeSummary(dir string, s *report.SweepSummary) error {
+func writeSummary(dir string, s *schema.SweepSummary) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err

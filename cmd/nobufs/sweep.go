@@ -72,7 +72,7 @@ func runSweep(ctx context.Context, st *state, args []string, out, resume string,
 		}
 	}
 	var (
-		sum *report.SweepSummary
+		sum *schema.SweepSummary
 		dir = resume
 		err error
 	)

@@ -1,9 +1,7 @@
-package report
+package schema
 
 import (
 	"slices"
-
-	"github.com/nobufs/nobufs/schema"
 )
 
 // SweepSummary is a sweep's result: per point (one combination of axis
@@ -69,7 +67,7 @@ func StatOf(xs []float64) *Stat {
 }
 
 // SweepPointOf summarises the runs of one point (nil entries: not run).
-func SweepPointOf(index int, values []string, runs []*schema.Summary, dirs []string) SweepPoint {
+func SweepPointOf(index int, values []string, runs []*Summary, dirs []string) SweepPoint {
 	p := SweepPoint{Index: index, Values: values, Dirs: dirs}
 	var ttf, ops []float64
 	type key struct {
@@ -83,7 +81,7 @@ func SweepPointOf(index int, values []string, runs []*schema.Summary, dirs []str
 			continue
 		}
 		p.Runs++
-		if s.Status == schema.StatusInterrupted {
+		if s.Status == StatusInterrupted {
 			p.Interrupted++
 		}
 		f := s.TimeToFailure

@@ -1,4 +1,4 @@
-package report
+package schema
 
 import (
 	"encoding"
@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-
-	"github.com/nobufs/nobufs/schema"
 )
 
 // ColumnStat is one extra column of a sweep point: a number read from each
@@ -24,7 +22,7 @@ type ColumnStat struct {
 // workers.Summary, a list index as digits (dead_peer.top.0.queued), and
 // below a map the key (latency.connect.p50_us).
 func CheckColumn(path string) error {
-	t := reflect.TypeFor[schema.Summary]()
+	t := reflect.TypeFor[Summary]()
 	parts := strings.Split(path, ".")
 	for i := 0; i < len(parts); i++ {
 		for t.Kind() == reflect.Pointer {
@@ -122,7 +120,7 @@ func jsonNames(t reflect.Type) []string {
 // false when the run does not have it (a nil section or pointer, a map
 // without the key, an index past the list's end). A number summary.json
 // leaves out when zero (omitempty) is read as the 0 it is.
-func columnValue(s *schema.Summary, path string) (float64, bool) {
+func columnValue(s *Summary, path string) (float64, bool) {
 	v := reflect.ValueOf(s)
 	for _, p := range strings.Split(path, ".") {
 		if v = deref(v); !v.IsValid() {
@@ -192,7 +190,7 @@ func deref(v reflect.Value) reflect.Value {
 
 // ColumnStats summarises each column over the runs of one point (nil
 // entries: not run).
-func ColumnStats(paths []string, runs []*schema.Summary) []ColumnStat {
+func ColumnStats(paths []string, runs []*Summary) []ColumnStat {
 	out := make([]ColumnStat, 0, len(paths))
 	for _, p := range paths {
 		var xs []float64

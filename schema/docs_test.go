@@ -1,4 +1,4 @@
-package record
+package schema
 
 import (
 	"os"
@@ -6,14 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nobufs/nobufs/schema"
-
 	"github.com/nobufs/nobufs/scenarios"
 )
 
-// jsonNames lists the JSON field names of t, recursively, except inside
+// docFieldNames lists the JSON field names of t, recursively, except inside
 // the embedded scenario (documented in docs/scenarios.md).
-func jsonNames(t reflect.Type, seen map[reflect.Type]bool) []string {
+func docFieldNames(t reflect.Type, seen map[reflect.Type]bool) []string {
 	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
 		t = t.Elem()
 	}
@@ -30,7 +28,7 @@ func jsonNames(t reflect.Type, seen map[reflect.Type]bool) []string {
 		}
 		names = append(names, name)
 		if f.Type != reflect.TypeFor[scenarios.Socket]() {
-			names = append(names, jsonNames(f.Type, seen)...)
+			names = append(names, docFieldNames(f.Type, seen)...)
 		}
 	}
 	return names
@@ -46,8 +44,8 @@ func TestResultsDocListsEveryField(t *testing.T) {
 	doc := string(b)
 	seen := map[reflect.Type]bool{}
 	var names []string
-	for _, typ := range []reflect.Type{reflect.TypeFor[schema.Summary](), reflect.TypeFor[schema.Sample](), reflect.TypeFor[schema.StartLine](), reflect.TypeFor[schema.EndLine]()} {
-		names = append(names, jsonNames(typ, seen)...)
+	for _, typ := range []reflect.Type{reflect.TypeFor[Summary](), reflect.TypeFor[Sample](), reflect.TypeFor[StartLine](), reflect.TypeFor[EndLine]()} {
+		names = append(names, docFieldNames(typ, seen)...)
 	}
 	for _, n := range names {
 		if !strings.Contains(doc, "`"+n+"`") {

@@ -32,17 +32,22 @@ const timeWaitHold = 60.0 // seconds
 // two netlink sockets and some slack.
 const runFDs = 6
 
+// models is the table of kinds doctor has a model for: each lists the
+// resources a scenario of the kind may exhaust on a host. A kind without
+// one is predicted "unknown".
+var models = map[string]func(sc *scenarios.Scenario, h *Host) []schema.PredictedLimit{
+	scenarios.KindPortExhaustion: predictPort,
+}
+
 // Predict says where sc is expected to fail first on h, and after how
 // many successful operations. Every resource considered is listed in
 // Limits; the first one reached within the run's bounds is the answer.
 func Predict(sc *scenarios.Scenario, h *Host) schema.Prediction {
-	var lims []schema.PredictedLimit
-	switch sc.Kind {
-	case scenarios.KindPortExhaustion:
-		lims = predictPort(sc, h)
-	default:
+	model := models[sc.Kind]
+	if model == nil {
 		return schema.Prediction{Resource: ResUnknown, Detail: fmt.Sprintf("no model for kind %s yet", sc.Kind), Limits: []schema.PredictedLimit{}}
 	}
+	lims := model(sc, h)
 	sortLimits(lims)
 	p := schema.Prediction{Resource: ResNone, Limits: lims}
 	bound, boundWhy := opsBound(sc)

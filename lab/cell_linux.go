@@ -398,15 +398,15 @@ func (c *Cell) Close() error {
 	return errors.Join(errs...)
 }
 
-// workersCell is what workers.Run needs of the cell.
-func (c *Cell) workersCell(started func(*workers.Target)) *workers.Cell {
+// namespaces is what workers.Run needs of the cell.
+func (c *Cell) namespaces() *workers.Namespaces {
 	cfd, tfd := c.cfd, c.tfd
-	return &workers.Cell{
+	return &workers.Namespaces{
 		Name:        c.Name,
+		ClientPath:  c.ClientNSPath(),
 		TargetAddr:  c.TargetAddr.Addr(),
 		EnterClient: func() error { return unix.Setns(cfd, unix.CLONE_NEWNET) },
 		EnterTarget: func() error { return unix.Setns(tfd, unix.CLONE_NEWNET) },
-		Started:     started,
 	}
 }
 
@@ -428,10 +428,6 @@ func (c *Cell) report(faults []schema.FaultReport) *schema.CellReport {
 }
 
 func closeFD(fd int) error { return unix.Close(fd) }
-
-func (c *Cell) inClient(fn func()) error {
-	return c.InClient(func() error { fn(); return nil })
-}
 
 // ClientNSPath is the client namespace's path (/run/netns/NAME), which
 // setns(2), ip netns exec and namespace-aware samplers accept.

@@ -15,6 +15,8 @@ import (
 	"github.com/nobufs/nobufs/schema"
 
 	"github.com/nobufs/nobufs/workers/errclass"
+	"github.com/nobufs/nobufs/workers/kinds"
+	"github.com/nobufs/nobufs/workers/targets"
 
 	"github.com/vishvananda/netlink"
 
@@ -159,7 +161,7 @@ cell:
     sysctls:
       net.ipv4.ip_local_port_range: "40000 40049"
 `)
-	sum, err := Run(context.Background(), sc, workers.Options{})
+	sum, err := Run(context.Background(), sc, workers.Options{Kinds: kinds.Table, Targets: targets.Table})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +225,7 @@ cell:
   faults:
     - {at: 100ms, action: `+tt.action+`}
 `)
-			sum, err := Run(context.Background(), sc, workers.Options{})
+			sum, err := Run(context.Background(), sc, workers.Options{Kinds: kinds.Table, Targets: targets.Table})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -386,36 +388,6 @@ func TestShaping(t *testing.T) {
 	}
 }
 
-// TestHostStateInsideCell: Options.HostState is sampled inside the client
-// namespace, so per-namespace files show the cell's values.
-func TestHostStateInsideCell(t *testing.T) {
-	needCells(t)
-	sc := parse(t, `name: hs
-kind: port-exhaustion
-load: {workers: 1}
-stop: {max_ops: 20}
-cell:
-  client:
-    sysctls: {net.ipv4.tcp_fin_timeout: 13}
-`)
-	var seen []string
-	sum, err := Run(context.Background(), sc, workers.Options{HostState: func() any {
-		seen = append(seen, readSysctl(t, "net.ipv4.tcp_fin_timeout"))
-		return nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(seen) == 0 || sum == nil {
-		t.Fatal("HostState was never called")
-	}
-	for _, v := range seen {
-		if v != "13" {
-			t.Errorf("HostState saw tcp_fin_timeout %q, want the cell's 13", v)
-		}
-	}
-}
-
 // TestShippedPortRangeCell runs scenarios.d/port-range-cell.yaml as
 // shipped: Windows' MaxUserPort default range (1025-5000, 3976 ports) set
 // in the client namespace; EADDRNOTAVAIL once it is used up.
@@ -425,7 +397,7 @@ func TestShippedPortRangeCell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := Run(context.Background(), sc, workers.Options{})
+	sum, err := Run(context.Background(), sc, workers.Options{Kinds: kinds.Table, Targets: targets.Table})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,14 +418,14 @@ func TestShippedPortRangeCell(t *testing.T) {
 	}
 }
 
-// TestHostStateHook: the hook gets the client namespace's path while the
-// cell exists, its sampler is used for the run and closed after it.
+// TestHostStateHook: Options.HostState gets the client namespace's path
+// while the cell exists, its sampler is used for the run and closed after.
 func TestHostStateHook(t *testing.T) {
 	needCells(t)
 	sc := parse(t, "name: hk\nkind: port-exhaustion\nload: {workers: 1}\nstop: {max_ops: 20}\ncell: {}\n")
 	var path string
 	var samples, closed int
-	_, err := RunWith(context.Background(), sc, workers.Options{}, Hooks{HostState: func(ns string) (func() any, func(), error) {
+	_, err := Run(context.Background(), sc, workers.Options{Kinds: kinds.Table, Targets: targets.Table, HostState: func(ns string) (func() any, func(), error) {
 		path = ns
 		if _, err := os.Stat(ns); err != nil {
 			t.Errorf("client namespace %s does not exist when the hook runs: %v", ns, err)
@@ -464,7 +436,7 @@ func TestHostStateHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(path, "/run/netns/nb-") || !strings.HasSuffix(path, "-c") {
-		t.Errorf("hook got %q, want /run/netns/nb-…-c", path)
+		t.Errorf("HostState got %q, want /run/netns/nb-…-c", path)
 	}
 	if samples == 0 || closed != 1 {
 		t.Errorf("samples %d, closed %d; want some and 1", samples, closed)
@@ -535,7 +507,7 @@ cell:
   faults:
     - {at: 100ms, action: `+action+`}
 `)
-			sum, err := Run(context.Background(), sc, workers.Options{})
+			sum, err := Run(context.Background(), sc, workers.Options{Kinds: kinds.Table, Targets: targets.Table})
 			if err != nil {
 				t.Fatal(err)
 			}

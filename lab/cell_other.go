@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/schema"
 	"github.com/nobufs/nobufs/workers"
 )
 
@@ -21,23 +22,21 @@ func New(*scenarios.Cell) (*Cell, error) { return nil, ErrUnsupported }
 // Close does nothing.
 func (c *Cell) Close() error { return nil }
 
-func (c *Cell) workersCell(func(*workers.Target)) *workers.Cell { return nil }
+func (c *Cell) namespaces() *workers.Namespaces { return nil }
 
-func (c *Cell) report([]workers.FaultReport) *workers.CellReport { return nil }
+func (c *Cell) report([]schema.FaultReport) *schema.CellReport { return nil }
 
 type faults struct{}
 
 func (c *Cell) newFaults(*scenarios.Scenario) *faults { return &faults{} }
-func (*faults) started(*workers.Target)               {}
+func (*faults) started(workers.Target)                {}
 func (*faults) stop()                                 {}
-func (*faults) report() []workers.FaultReport         { return nil }
+func (*faults) report() []schema.FaultReport          { return nil }
 
 // Cleanup finds nothing to remove on this system.
 func Cleanup(force bool) ([]string, error) { return nil, nil }
 
 func checkCapable() error { return ErrUnsupported }
-
-func (c *Cell) inClient(fn func()) error { return ErrUnsupported }
 
 // ClientNSPath is empty: there are no cells here.
 func (c *Cell) ClientNSPath() string { return "" }

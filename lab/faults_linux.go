@@ -38,7 +38,7 @@ func (c *Cell) newFaults(sc *scenarios.Scenario) *faults {
 }
 
 // started is workers.Cell.Started: the target listens, the load starts now.
-func (f *faults) started(t *workers.Target) {
+func (f *faults) started(t workers.Target) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.start = time.Now()
@@ -84,7 +84,7 @@ func (f *faults) report() []schema.FaultReport {
 }
 
 // inject applies one fault to the cell.
-func (c *Cell) inject(action string, t *workers.Target) error {
+func (c *Cell) inject(action string, t workers.Target) error {
 	switch action {
 	case scenarios.FaultLinkDown, scenarios.FaultLinkDelete:
 		l, err := c.th.LinkByName(c.TargetIf)

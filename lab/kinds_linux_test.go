@@ -8,6 +8,8 @@ import (
 	"github.com/nobufs/nobufs/schema"
 
 	"github.com/nobufs/nobufs/workers/errclass"
+	"github.com/nobufs/nobufs/workers/kinds"
+	"github.com/nobufs/nobufs/workers/targets"
 
 	"github.com/nobufs/nobufs/workers"
 )
@@ -115,7 +117,7 @@ cell: {}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sum, err := Run(context.Background(), parse(t, tt.src), workers.Options{})
+			sum, err := Run(context.Background(), parse(t, tt.src), workers.Options{Kinds: kinds.Table, Targets: targets.Table})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -47,27 +47,19 @@ func ownerPID(name string) (int, bool) {
 	return pid, err == nil
 }
 
-// Run runs sc in a fresh cell: it builds the cell from sc.Cell, runs the
-// scenario with the target and the load inside it, injects the faults, and
-// removes the cell before returning — also when the run fails, ctx is
+// Placement is the placement of a run in a fresh lab cell: Run builds
+// the cell from the scenario's cell section, runs the scenario with the
+// target and the load inside it (workers.Namespaces), injects the faults,
+// and removes the cell before returning — also when the run fails, ctx is
 // cancelled or something panics. The summary's Cell field describes the
-// cell. sc must have a cell section.
-func Run(ctx context.Context, sc *scenarios.Scenario, opts workers.Options) (*schema.Summary, error) {
-	return RunWith(ctx, sc, opts, Hooks{})
-}
+// cell. The host state, when asked for, is sampled in the cell's client
+// namespace.
+type Placement struct{}
 
-// Hooks are optional extras of a run in a cell.
-type Hooks struct {
-	// HostState, when set, is called once the cell exists with the path of
-	// its client namespace (/run/netns/nb-…-c), e.g. to open a host-state
-	// sampler there (hoststate.New(hoststate.Options{NetNS: path})). The
-	// sample function it returns replaces Options.HostState for the run;
-	// closeFn is called after the run, before the cell is removed.
-	HostState func(clientNS string) (sample func() any, closeFn func(), err error)
-}
+var _ workers.Placement = Placement{}
 
-// RunWith is Run with hooks.
-func RunWith(ctx context.Context, sc *scenarios.Scenario, opts workers.Options, hooks Hooks) (sum *schema.Summary, err error) {
+// Run runs sc, which must have a cell section, in a fresh cell.
+func (Placement) Run(ctx context.Context, sc *scenarios.Scenario, opts workers.Options) (sum *schema.Summary, err error) {
 	if sc.Cell == nil {
 		return nil, fmt.Errorf("scenario %s has no cell section", sc.Name)
 	}
@@ -84,37 +76,21 @@ func RunWith(ctx context.Context, sc *scenarios.Scenario, opts workers.Options, 
 			err = fmt.Errorf("remove cell %s: %w", c.Name, cerr)
 		}
 	}()
-	if hooks.HostState != nil {
-		sample, closeFn, err := hooks.HostState(c.ClientNSPath())
-		if err != nil {
-			return nil, fmt.Errorf("cell %s: host state: %w", c.Name, err)
-		}
-		if closeFn != nil {
-			defer closeFn() // runs before the cell's Close (last in, first out)
-		}
-		opts.HostState = sample
-	} else if hs := opts.HostState; hs != nil {
-		// Sample host state inside the cell: the client side's sockets and
-		// counters. Per-namespace files must be read through
-		// /proc/thread-self/net (or /proc/sys/net), not /proc/self/net,
-		// which follows the process's main thread.
-		opts.HostState = func() any {
-			var v any
-			if err := c.inClient(func() { v = hs() }); err != nil {
-				return map[string]string{"error": err.Error()}
-			}
-			return v
-		}
-	}
 	fs := c.newFaults(sc)
 	defer fs.stop() // before Close (defers run last-in first-out), also on panic
-	opts.Cell = c.workersCell(fs.started)
+	opts.Namespaces = c.namespaces()
+	opts.Started = fs.started
 	sum, err = workers.Run(ctx, sc, opts)
 	fs.stop()
 	if sum != nil {
 		sum.Cell = c.report(fs.report())
 	}
 	return sum, err
+}
+
+// Run runs sc in a fresh cell (see Placement).
+func Run(ctx context.Context, sc *scenarios.Scenario, opts workers.Options) (*schema.Summary, error) {
+	return Placement{}.Run(ctx, sc, opts)
 }
 
 // Check says whether cells can be made here: nil, ErrNeedRoot or

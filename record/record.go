@@ -162,18 +162,5 @@ func ReadSummary(dir string) (*schema.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	return DecodeSummary(filepath.Join(dir, SummaryFile), b)
-}
-
-// DecodeSummary decodes the contents of a summary.json; name is used in
-// messages.
-func DecodeSummary(name string, b []byte) (*schema.Summary, error) {
-	var s schema.Summary
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: not a nobufs summary: %w", name, err)
-	}
-	if s.Schema == 0 || s.Schema > schema.SchemaVersion {
-		return nil, fmt.Errorf("%s: schema %d is not one this version reads (1–%d)", name, s.Schema, schema.SchemaVersion)
-	}
-	return &s, nil
+	return schema.DecodeSummary(filepath.Join(dir, SummaryFile), b)
 }

@@ -21,9 +21,9 @@ func TestTextKinds(t *testing.T) {
 	}{
 		{
 			name: "churn",
-			sum: schema.Summary{Churn: &schema.ChurnReport{Peers: 32, FirstPeer: "127.42.0.1:9", LastPeer: "127.42.0.32:9",
+			sum: schema.Summary{Sections: schema.Sections{Churn: &schema.ChurnReport{Peers: 32, FirstPeer: "127.42.0.1:9", LastPeer: "127.42.0.32:9",
 				Connects: 573, ClosedFIN: 466, ClosedRST: 107, Bursts: 1965, ConnectsPerSec: 95.4, MeanLifetimeSec: 0.97784,
-				SteadyOpen: &schema.GaugeStats{Samples: 3, Mean: 92, Min: 85, Max: 105}}, BytesOut: 10, BytesIn: 20},
+				SteadyOpen: &schema.GaugeStats{Samples: 3, Mean: 92, Min: 85, Max: 105}}}, BytesOut: 10, BytesIn: 20},
 			want: []string{
 				"churn            573 connects (95.4/s) to 32 peers 127.42.0.1:9-127.42.0.32:9; closed 466 by FIN, 107 by RST; 1965 bursts; mean lifetime 977.84ms",
 				"steady open      mean 92.0, min 85, max 105 (3 samples, second half of the run)",
@@ -32,11 +32,11 @@ func TestTextKinds(t *testing.T) {
 		},
 		{
 			name: "half-open",
-			sum: schema.Summary{HalfOpen: &schema.HalfOpenReport{Started: 42, StartsPerSec: 10.5, Completed: 2, PendingPeak: 10, HeldPeak: 2,
+			sum: schema.Summary{Sections: schema.Sections{HalfOpen: &schema.HalfOpenReport{Started: 42, StartsPerSec: 10.5, Completed: 2, PendingPeak: 10, HeldPeak: 2,
 				PendingPlateau: &schema.GaugeStats{Samples: 3, Mean: 10, Min: 10, Max: 10},
 				Outcomes: []schema.ClassTiming{{Class: errclass.ClassDeadline, Count: 30, MinSec: 1.0002, MeanSec: 1.0007, MaxSec: 1.0012},
 					{Class: "completed", Count: 2, MinSec: 0.00017, MeanSec: 0.00025, MaxSec: 0.00033}},
-				AcceptQueue: &q, AcceptBacklog: &b}},
+				AcceptQueue: &q, AcceptBacklog: &b}}},
 			want: []string{
 				"half-open         42 connects started (10.5/s), 2 completed; pending peak 10, held peak 2; target accept queue 2 (backlog 1)",
 				"pending plateau   mean 10.0, min 10, max 10 (3 samples, second half of the run)",
@@ -48,7 +48,7 @@ func TestTextKinds(t *testing.T) {
 			// A summary.json read back with accept_queue but no accept_backlog
 			// (hand-edited, or cut): no accept-queue clause, and no panic.
 			name: "half-open",
-			sum:  schema.Summary{HalfOpen: &schema.HalfOpenReport{Started: 3, Completed: 2, AcceptQueue: &q}},
+			sum:  schema.Summary{Sections: schema.Sections{HalfOpen: &schema.HalfOpenReport{Started: 3, Completed: 2, AcceptQueue: &q}}},
 			want: []string{"half-open        3 connects started (0.0/s), 2 completed; pending peak 0, held peak 0"},
 		},
 	}

@@ -28,26 +28,8 @@ func Default(kind string) Scenario {
 		Failure: Failure{Classes: []string{"enobufs", "eaddrnotavail", "eaddrinuse", "emfile", "enfile"}},
 		Expect:  Expect{Failure: ExpectAny},
 	}
-	switch kind {
-	case KindPortExhaustion:
-		s.PortExhaustion = &PortExhaustion{Method: PortMethodAuto, CloseFirst: CloseClient}
-	case KindChurn:
-		s.Churn = &Churn{Peers: 16, Lifetime: "exponential(2s)", Gap: "exponential(500ms)", Send: "exponential(2048)", Reply: "exponential(8192)"}
-	case KindHalfOpen:
-		s.HalfOpen = &HalfOpen{Backlog: 1, Hold: Duration(30 * time.Second)}
-		s.Failure.Classes = []string{"deadline", "etimedout", "econnrefused", "ehostunreach", "enetunreach"}
-		s.Stop.OnFailure = false
-	case KindDeadPeer:
-		s.DeadPeer = &DeadPeer{Chunk: 16384, VanishAfter: Duration(time.Second), RedialAfter: Duration(100 * time.Millisecond),
-			Top: 5, Reaper: Reaper{Every: Duration(100 * time.Millisecond)}}
-		s.Socket.IOTimeout = Duration(500 * time.Millisecond)
-		s.Stop = Stop{Duration: Duration(10 * time.Second), MaxOps: 1_000_000}
-		s.Failure.Classes = []string{"enobufs", "deadline", "etimedout", "econnreset", "epipe"}
-	case KindUDPPush:
-		s.UDPPush = &UDPPush{Size: 1000, RecvErr: true}
-		s.Load = Load{Model: ModelOpen, Workers: 2, Rate: 1000, Arrival: ArrivalConstant, Seed: 1}
-		s.Stop = Stop{Duration: Duration(5 * time.Second), MaxOps: 1_000_000}
-		s.Failure.Classes = []string{"enobufs"}
+	if k, ok := kindSpec(kind); ok {
+		k.Defaults(&s)
 	}
 	return s
 }
@@ -55,25 +37,19 @@ func Default(kind string) Scenario {
 // DefaultTarget returns the built-in target mode a kind uses when the file
 // names none.
 func DefaultTarget(s *Scenario) string {
-	switch s.Kind {
-	case KindPortExhaustion:
-		if s.PortExhaustion != nil && s.PortExhaustion.CloseFirst == CloseServer {
-			return TargetAcceptClose
-		}
-		if s.PortExhaustion != nil && s.PortExhaustion.Exchange > 0 {
-			return TargetEcho
-		}
-		return TargetSink
-	case KindChurn:
-		return TargetChurnPeer
-	case KindHalfOpen:
-		return TargetNeverAccept
-	case KindDeadPeer:
-		return TargetNonReader
-	case KindUDPPush:
-		return TargetUDPSink
+	if k, ok := kindSpec(s.Kind); ok {
+		return k.DefaultTarget(s)
 	}
 	return TargetSink
+}
+
+// TargetOptionsFor returns what the built-in target takes from s (its
+// kind's section).
+func TargetOptionsFor(s *Scenario) TargetOptions {
+	if k, ok := kindSpec(s.Kind); ok && k.TargetOptions != nil {
+		return k.TargetOptions(s)
+	}
+	return TargetOptions{}
 }
 
 // Resolve fills what depends on other fields (the default target mode) so

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -143,7 +144,9 @@ func TestDocsBoundsAndNames(t *testing.T) {
 			t.Errorf("docs/scenarios.md:%d: %s allowed is %q in the docs, %q in the validator", r.line, p, r.allowed, b.String())
 		}
 	}
-	for p, names := range Enums {
+	all := maps.Clone(Enums)
+	all["kind"] = Kinds
+	for p, names := range all {
 		r, ok := rows[p]
 		if !ok {
 			t.Errorf("names for %s, which docs/scenarios.md does not list", p)

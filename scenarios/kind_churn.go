@@ -100,3 +100,14 @@ func validateChurn(v *validator, s *Scenario) {
 		}
 	}
 }
+
+var churnSpec = KindSpec{
+	Name:    KindChurn,
+	Section: "churn",
+	Defaults: func(s *Scenario) {
+		s.Churn = &Churn{Peers: 16, Lifetime: "exponential(2s)", Gap: "exponential(500ms)", Send: "exponential(2048)", Reply: "exponential(8192)"}
+	},
+	DefaultTarget: func(*Scenario) string { return TargetChurnPeer },
+	Validate:      validateChurn,
+	TargetOptions: func(s *Scenario) TargetOptions { return TargetOptions{Peers: s.Churn.Peers} },
+}

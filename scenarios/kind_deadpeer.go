@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Kinds of this file.
@@ -104,4 +105,34 @@ func validateUDPTarget(v *validator, s *Scenario) {
 	if s.Kind != KindUDPPush && s.Target.Builtin == TargetUDPSink {
 		v.add("target.builtin", fmt.Sprintf("target.builtin: %s receives UDP and serves kind %s only", TargetUDPSink, KindUDPPush))
 	}
+}
+
+var deadPeerSpec = KindSpec{
+	Name:    KindDeadPeer,
+	Section: "dead_peer",
+	Defaults: func(s *Scenario) {
+		s.DeadPeer = &DeadPeer{Chunk: 16384, VanishAfter: Duration(time.Second), RedialAfter: Duration(100 * time.Millisecond),
+			Top: 5, Reaper: Reaper{Every: Duration(100 * time.Millisecond)}}
+		s.Socket.IOTimeout = Duration(500 * time.Millisecond)
+		s.Stop = Stop{Duration: Duration(10 * time.Second), MaxOps: 1_000_000}
+		s.Failure.Classes = []string{"enobufs", "deadline", "etimedout", "econnreset", "epipe"}
+	},
+	DefaultTarget: func(*Scenario) string { return TargetNonReader },
+	Validate:      validateDeadPeer,
+	TargetOptions: func(s *Scenario) TargetOptions {
+		return TargetOptions{ReadBytes: int64(s.DeadPeer.ReadBytes), VanishAfter: s.DeadPeer.VanishAfter}
+	},
+}
+
+var udpPushSpec = KindSpec{
+	Name:    KindUDPPush,
+	Section: "udp_push",
+	Defaults: func(s *Scenario) {
+		s.UDPPush = &UDPPush{Size: 1000, RecvErr: true}
+		s.Load = Load{Model: ModelOpen, Workers: 2, Rate: 1000, Arrival: ArrivalConstant, Seed: 1}
+		s.Stop = Stop{Duration: Duration(5 * time.Second), MaxOps: 1_000_000}
+		s.Failure.Classes = []string{"enobufs"}
+	},
+	DefaultTarget: func(*Scenario) string { return TargetUDPSink },
+	Validate:      validateUDPPush,
 }

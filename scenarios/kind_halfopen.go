@@ -1,5 +1,7 @@
 package scenarios
 
+import "time"
+
 // HalfOpen is the half-open kind: connects kept in flight against a target
 // that never completes them. Each operation is one connect: it stays
 // pending until the handshake completes, the kernel gives up, or
@@ -27,4 +29,17 @@ func validateHalfOpen(v *validator, s *Scenario) {
 	if s.Target.Builtin == TargetChurnPeer {
 		v.add("target.builtin", "kind half-open cannot use target.builtin: churn-peer (it waits for a framed burst); use never-accept, or sink/accept-close/echo as a control")
 	}
+}
+
+var halfOpenSpec = KindSpec{
+	Name:    KindHalfOpen,
+	Section: "half_open",
+	Defaults: func(s *Scenario) {
+		s.HalfOpen = &HalfOpen{Backlog: 1, Hold: Duration(30 * time.Second)}
+		s.Failure.Classes = []string{"deadline", "etimedout", "econnrefused", "ehostunreach", "enetunreach"}
+		s.Stop.OnFailure = false
+	},
+	DefaultTarget: func(*Scenario) string { return TargetNeverAccept },
+	Validate:      validateHalfOpen,
+	TargetOptions: func(s *Scenario) TargetOptions { return TargetOptions{Backlog: s.HalfOpen.Backlog} },
 }

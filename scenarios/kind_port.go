@@ -23,7 +23,7 @@ func validatePortExhaustion(v *validator, s *Scenario) {
 		v.add("port_exhaustion.exchange", "port_exhaustion.exchange needs close_first: client (an accept-close target closes before it reads)")
 	}
 	if b := s.Target.Builtin; b != "" {
-		want := DefaultTarget(s)
+		want := portDefaultTarget(s)
 		if p.CloseFirst == CloseServer && b != TargetAcceptClose {
 			v.add("target.builtin", fmt.Sprintf("close_first: server needs target.builtin: %s, got %s", TargetAcceptClose, b))
 		} else if p.CloseFirst == CloseClient && b == TargetAcceptClose {
@@ -32,4 +32,26 @@ func validatePortExhaustion(v *validator, s *Scenario) {
 			v.add("target.builtin", fmt.Sprintf("port_exhaustion.exchange reads the bytes back and needs target.builtin: %s, got %s", want, b))
 		}
 	}
+}
+
+var portExhaustionSpec = KindSpec{
+	Name:    KindPortExhaustion,
+	Section: "port_exhaustion",
+	Defaults: func(s *Scenario) {
+		s.PortExhaustion = &PortExhaustion{Method: PortMethodAuto, CloseFirst: CloseClient}
+	},
+	DefaultTarget: portDefaultTarget,
+	Validate:      validatePortExhaustion,
+}
+
+// portDefaultTarget: the server closes first against accept-close, an
+// exchange needs echo, the rest a sink.
+func portDefaultTarget(s *Scenario) string {
+	switch p := s.PortExhaustion; {
+	case p != nil && p.CloseFirst == CloseServer:
+		return TargetAcceptClose
+	case p != nil && p.Exchange > 0:
+		return TargetEcho
+	}
+	return TargetSink
 }

@@ -28,9 +28,6 @@ const (
 	KindHalfOpen = "half-open"
 )
 
-// Kinds lists every scenario kind, in documentation order.
-var Kinds = []string{KindPortExhaustion, KindChurn, KindHalfOpen, KindDeadPeer, KindUDPPush}
-
 // Built-in target modes.
 const (
 	// TargetAcceptClose accepts each connection and closes it at once

@@ -23,6 +23,10 @@ func docFieldNames(t reflect.Type, seen map[reflect.Type]bool) []string {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" && f.Anonymous {
+			names = append(names, docFieldNames(f.Type, seen)...) // inline (Sections)
+			continue
+		}
 		if name == "" || name == "-" {
 			continue
 		}

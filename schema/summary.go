@@ -12,7 +12,7 @@ import (
 
 // SchemaVersion is the version of summary.json and timeline.ndjson.
 // docs/results.md describes it; bump it when a field changes meaning.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Run statuses.
 const (
@@ -73,15 +73,13 @@ type Summary struct {
 	// Settings is what was in force on the host.
 	Settings hostfacts.Settings `json:"settings"`
 
-	PortExhaustion *PortReport     `json:"port_exhaustion,omitempty"`
-	Churn          *ChurnReport    `json:"churn,omitempty"`
-	HalfOpen       *HalfOpenReport `json:"half_open,omitempty"`
+	// Sections holds the section of the run's kind (port_exhaustion,
+	// churn…), inline in summary.json.
+	Sections
 	// Prediction is where `nobufs doctor` expected this run to fail first,
 	// made from the host's settings before it started; compare it with
 	// TimeToFailure (its class and ok_before).
-	Prediction *Prediction     `json:"prediction,omitempty"`
-	DeadPeer   *DeadPeerReport `json:"dead_peer,omitempty"`
-	UDPPush    *UDPReport      `json:"udp_push,omitempty"`
+	Prediction *Prediction `json:"prediction,omitempty"`
 	// Cell describes the lab cell the run ran in (nil: on the host).
 	Cell *CellReport `json:"cell,omitempty"`
 	// Notes lists problems of the harness itself that did not stop the run.
@@ -102,9 +100,14 @@ type TargetInfo struct {
 	// Accepted, ServerErrors: counted by a built-in target.
 	Accepted     uint64       `json:"accepted,omitempty"`
 	ServerErrors []ErrorCount `json:"server_errors,omitempty"`
-	// BytesRead is what a built-in target read; Datagrams what a udp-sink
-	// received; Vanished how many connections a vanish target reset.
-	BytesRead uint64 `json:"bytes_read,omitempty"`
+	// Active is how many connections the target holds now (0 once the
+	// run ended).
+	Active int64 `json:"active,omitempty"`
+	// BytesRead is what a built-in target read, BytesWritten what it
+	// wrote; Datagrams what a udp-sink received; Vanished how many
+	// connections a vanish target reset.
+	BytesRead    uint64 `json:"bytes_read,omitempty"`
+	BytesWritten uint64 `json:"bytes_written,omitempty"`
 	Datagrams uint64 `json:"datagrams,omitempty"`
 	Vanished  uint64 `json:"vanished,omitempty"`
 }
@@ -153,18 +156,6 @@ type Failure struct {
 	OKBefore uint64 `json:"ok_before"`
 }
 
-// Latency summarises one histogram, in microseconds.
-type Latency struct {
-	Count uint64  `json:"count"`
-	Min   int64   `json:"min_us"`
-	Mean  float64 `json:"mean_us"`
-	P50   int64   `json:"p50_us"`
-	P90   int64   `json:"p90_us"`
-	P99   int64   `json:"p99_us"`
-	P999  int64   `json:"p999_us"`
-	Max   int64   `json:"max_us"`
-}
-
 // SocketReport gives the options asked for and what the kernel applied,
 // read back from the first connected socket.
 type SocketReport struct {
@@ -174,113 +165,12 @@ type SocketReport struct {
 	EffectiveRcvBuf int `json:"effective_rcvbuf,omitempty"`
 }
 
-// PortReport is what the port-exhaustion kind adds to the summary.
-type PortReport struct {
-	// Method is the method used after auto was resolved.
-	Method    string `json:"method"`
-	Low       int    `json:"low,omitempty"`
-	High      int    `json:"high,omitempty"`
-	RangeSize int    `json:"range_size,omitempty"`
-	// ConnectsBeforeFailure counts successful connects before the first
-	// failure (nil when there was none).
-	ConnectsBeforeFailure *uint64 `json:"connects_before_failure"`
-	// Recovered: with after_failure, when a connect first succeeded again
-	// after the failure (seconds since start).
-	RecoveredAtSec *float64 `json:"recovered_at_sec,omitempty"`
-	// BusySkipped counts binds that found a port busy and moved on to the
-	// next one (method bind only).
-	BusySkipped uint64 `json:"busy_skipped,omitempty"`
-}
-
-// Prediction is where a scenario is expected to fail first on a host, and
-// after how many successful operations.
-type Prediction struct {
-	// Resource is what runs out first: "ports", "fds", "backlog",
-	// "memory", or "none" when no limit is reached within the run's
-	// bounds (stop.max_ops, stop.duration at the load's rate).
-	Resource string `json:"resource"`
-	// Class is the error class expected then (eaddrnotavail, emfile…).
-	Class string `json:"class,omitempty"`
-	// AfterOps is the expected number of successful operations before the
-	// failure: the prediction of time_to_failure.ok_before.
-	AfterOps uint64 `json:"after_ops,omitempty"`
-	// Detail says how the number was reached.
-	Detail string `json:"detail"`
-	// Limits lists every resource considered, the first one included.
-	Limits []PredictedLimit `json:"limits"`
-}
-
-// PredictedLimit is one resource a scenario may exhaust.
-type PredictedLimit struct {
-	Resource string `json:"resource"`
-	Class    string `json:"class,omitempty"`
-	// AfterOps is nil when the resource is not expected to run out
-	// within the run's bounds.
-	AfterOps *uint64 `json:"after_ops"`
-	Detail   string  `json:"detail"`
-}
-
 // GaugeStats summarises a gauge over the samples of a window.
 type GaugeStats struct {
 	Samples int     `json:"samples"`
 	Mean    float64 `json:"mean"`
 	Min     int64   `json:"min"`
 	Max     int64   `json:"max"`
-}
-
-// ChurnReport is what the churn kind adds to the summary.
-type ChurnReport struct {
-	// Peers is how many destination addresses were used, FirstPeer and
-	// LastPeer the ends of their range.
-	Peers     int    `json:"peers"`
-	FirstPeer string `json:"first_peer"`
-	LastPeer  string `json:"last_peer"`
-	// Connects counts connections established; ClosedFIN and ClosedRST
-	// how they ended (a connection that failed mid-life is counted too).
-	Connects  uint64 `json:"connects"`
-	ClosedFIN uint64 `json:"closed_fin"`
-	ClosedRST uint64 `json:"closed_rst"`
-	// Bursts counts completed request/reply exchanges.
-	Bursts uint64 `json:"bursts"`
-	// ConnectsPerSec is Connects over the run's elapsed time.
-	ConnectsPerSec float64 `json:"connects_per_sec"`
-	// MeanLifetimeSec is the mean drawn lifetime of the connections.
-	MeanLifetimeSec float64 `json:"mean_lifetime_sec"`
-	// SteadyOpen is the open-connection count over the second half of the
-	// run's samples.
-	SteadyOpen *GaugeStats `json:"steady_open"`
-}
-
-// ClassTiming is how long the connects that ended in one class took.
-type ClassTiming struct {
-	Class   errclass.Class `json:"class"`
-	Count   uint64         `json:"count"`
-	MinSec  float64        `json:"min_sec"`
-	MeanSec float64        `json:"mean_sec"`
-	MaxSec  float64        `json:"max_sec"`
-}
-
-// HalfOpenReport is what the half-open kind adds to the summary.
-type HalfOpenReport struct {
-	// Started counts connects started; Completed those whose handshake
-	// completed (held for half_open.hold, then closed).
-	Started   uint64 `json:"started"`
-	Completed uint64 `json:"completed"`
-	// PendingPeak is the most connects pending at one sampling;
-	// PendingPlateau summarises pending over the second half of the run.
-	PendingPeak    int64       `json:"pending_peak"`
-	PendingPlateau *GaugeStats `json:"pending_plateau"`
-	// HeldPeak is the most completed connections held at one sampling.
-	HeldPeak int64 `json:"held_peak"`
-	// StartsPerSec is Started over the run's elapsed time.
-	StartsPerSec float64 `json:"starts_per_sec"`
-	// Outcomes: how long connects took by how they ended ("completed" or
-	// an error class), most frequent first.
-	Outcomes []ClassTiming `json:"outcomes"`
-	// AcceptQueue is the never-accept target's accept queue at the end of
-	// the run (Linux), and the backlog it was listening with.
-	AcceptQueue   *int `json:"accept_queue,omitempty"`
-	AcceptBacklog *int `json:"accept_backlog,omitempty"`
 }
 
 // CheckExpectations returns the unmet expectations of sc for a run whose

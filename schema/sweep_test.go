@@ -86,7 +86,7 @@ func TestCheckColumn(t *testing.T) {
 // without the column; a nil pointer (recovered_at_sec) is still absent.
 func TestColumnStatsZero(t *testing.T) {
 	sink := func(n uint64) *Summary {
-		return &Summary{Target: TargetInfo{Datagrams: n}, PortExhaustion: &PortReport{}}
+		return &Summary{Target: TargetInfo{Datagrams: n}, Sections: Sections{PortExhaustion: &PortReport{}}}
 	}
 	got := ColumnStats([]string{"target.datagrams", "port_exhaustion.recovered_at_sec"}, []*Summary{sink(0), sink(4)})
 	want := []ColumnStat{
@@ -102,7 +102,7 @@ func TestColumnStatsZero(t *testing.T) {
 
 func TestColumnStats(t *testing.T) {
 	hor := func(completed uint64) *Summary {
-		return &Summary{Status: StatusPassed, HalfOpen: &HalfOpenReport{Completed: completed}}
+		return &Summary{Status: StatusPassed, Sections: Sections{HalfOpen: &HalfOpenReport{Completed: completed}}}
 	}
 	runs := []*Summary{hor(3), nil, hor(5), {Status: StatusPassed}, hor(4)}
 	got := ColumnStats([]string{"half_open.completed", "dead_peer.mean_queued_total"}, runs)

@@ -16,13 +16,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nobufs/nobufs/runner"
 	"github.com/nobufs/nobufs/schema"
 
 	"github.com/nobufs/nobufs/lab"
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/scenarios"
-	"github.com/nobufs/nobufs/workers"
 )
 
 // Files in a sweep directory.
@@ -48,8 +48,8 @@ type Plan struct {
 
 // Options are the caller's side of a sweep.
 type Options struct {
-	// Run is passed to each run (its Timeline is set per run).
-	Run workers.Options
+	// Run is passed to each run (its Dir is set per run).
+	Run runner.Options
 	// Done, when set, is called after each run with its place and summary.
 	Done func(point, rep int, sum *schema.Summary, dir string)
 }
@@ -208,31 +208,15 @@ func run(ctx context.Context, dir string, plan *Plan, opts Options) (*schema.Swe
 	return out, runErr
 }
 
-// runOne runs one repetition into its own run directory, in a fresh cell
-// when the scenario has one.
-func runOne(ctx context.Context, dir string, sc *scenarios.Scenario, opts workers.Options) (*schema.Summary, error) {
+// runOne runs one repetition into its own run directory, through the one
+// run path (a fresh cell when the scenario has one).
+func runOne(ctx context.Context, dir string, sc *scenarios.Scenario, opts runner.Options) (*schema.Summary, error) {
 	if err := os.RemoveAll(dir); err != nil { // a run left unfinished
 		return nil, err
 	}
-	r, err := record.CreateDir(dir, sc)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	opts.Timeline = r.Timeline
-	var sum *schema.Summary
-	if sc.Cell != nil {
-		sum, err = lab.Run(ctx, sc, opts)
-	} else {
-		sum, err = workers.Run(ctx, sc, opts)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := r.WriteSummary(sum); err != nil {
-		return nil, err
-	}
-	return sum, nil
+	opts.Dir = dir
+	sum, _, err := runner.Run(ctx, sc, opts)
+	return sum, err
 }
 
 func writeSummary(dir string, s *schema.SweepSummary) error {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/runner"
 	"github.com/nobufs/nobufs/schema"
 
 	"github.com/nobufs/nobufs/workers/errclass"
@@ -123,7 +124,7 @@ func TestCancelAndResume(t *testing.T) {
 	defer cancel()
 	var done atomic.Int32
 	opts := Options{
-		Run: workers.Options{SampleEvery: 20 * time.Millisecond, Progress: func(workers.Progress) {
+		Run: runner.Options{SampleEvery: 20 * time.Millisecond, Progress: func(workers.Progress) {
 			if done.Load() == 2 { // inside the first run of point 1
 				cancel()
 			}

@@ -1,4 +1,4 @@
-package workers
+package workers_test
 
 import (
 	"context"
@@ -8,6 +8,11 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/workers"
+	"github.com/nobufs/nobufs/workers/kinds"
+	"github.com/nobufs/nobufs/workers/targets"
 )
 
 // connrefRate builds and runs shared/peers/connref (the C epoll reference
@@ -45,7 +50,7 @@ func connrefRate(b *testing.B, inflight string) float64 {
 // absolute rates, on a shared machine.
 func BenchmarkChurnVsConnref(b *testing.B) {
 	ref := connrefRate(b, "8")
-	sc, err := parseScenarioB(`
+	sc, err := scenarios.Parse("bench.yaml", []byte(`
 name: churn-bench
 kind: port-exhaustion
 target: {builtin: sink}
@@ -53,13 +58,13 @@ load: {workers: 8}
 socket: {linger: 0}
 stop: {duration: 2s, max_ops: 10000000}
 failure: {classes: []}
-`)
+`))
 	if err != nil {
 		b.Fatal(err)
 	}
 	var rate float64
 	for b.Loop() {
-		sum, err := Run(context.Background(), sc, Options{})
+		sum, err := workers.Run(context.Background(), sc, Options{Kinds: kinds.Table, Targets: targets.Table})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,16 +1,16 @@
-package workers
+package workers_test
 
 import (
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/workers"
+	"github.com/nobufs/nobufs/workers/kinds"
+	"github.com/nobufs/nobufs/workers/targets"
 )
 
 // TestRunCellHooks checks the engine's side of a cell with hooks that stay
@@ -22,14 +22,13 @@ func TestRunCellHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	var client, target, started atomic.Int32
-	var gotTarget atomic.Pointer[Target]
-	sum, err := Run(context.Background(), sc, Options{Cell: &Cell{
+	var gotTarget atomic.Value
+	sum, err := workers.Run(context.Background(), sc, Options{Kinds: kinds.Table, Targets: targets.Table, Namespaces: &workers.Namespaces{
 		Name:        "fake",
 		TargetAddr:  netip.MustParseAddr("127.0.0.1"),
 		EnterClient: func() error { client.Add(1); return nil },
 		EnterTarget: func() error { target.Add(1); return nil },
-		Started:     func(t *Target) { started.Add(1); gotTarget.Store(t) },
-	}})
+	}, Started: func(t workers.Target) { started.Add(1); gotTarget.Store(t) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +55,7 @@ func TestRunCellEnterFails(t *testing.T) {
 	}
 	errNo := errors.New("no namespace")
 	var calls atomic.Int32
-	_, err = Run(context.Background(), sc, Options{Cell: &Cell{
+	_, err = workers.Run(context.Background(), sc, Options{Kinds: kinds.Table, Targets: targets.Table, Namespaces: &workers.Namespaces{
 		Name:       "fake",
 		TargetAddr: netip.MustParseAddr("127.0.0.1"),
 		EnterClient: func() error {
@@ -69,31 +68,5 @@ func TestRunCellEnterFails(t *testing.T) {
 	}})
 	if !errors.Is(err, errNo) {
 		t.Errorf("Run error = %v, want it to wrap %v", err, errNo)
-	}
-}
-
-// TestTargetKillResets: Kill resets open connections, as a killed process's.
-func TestTargetKillResets(t *testing.T) {
-	tgt, err := StartTarget(scenarios.TargetSink, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.Dial("tcp", tgt.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for tgt.Active() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	tgt.Kill()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err = c.Read(make([]byte, 1))
-	if !errors.Is(err, syscall.ECONNRESET) {
-		t.Errorf("read after Kill: %v, want ECONNRESET", err)
-	}
-	if _, err := net.Dial("tcp", tgt.Addr().String()); !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Errorf("dial after Kill: %v, want ECONNREFUSED", err)
 	}
 }

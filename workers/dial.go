@@ -7,11 +7,11 @@ import (
 	"github.com/nobufs/nobufs/scenarios"
 )
 
-// newDialer returns a dialer that applies the scenario's socket options to
+// NewDialer returns a dialer that applies the scenario's socket options to
 // every socket before it connects, then extra (kind-specific options such
 // as a source-port range). A failed option fails the dial with a
 // setsockopt error, classified like any other.
-func newDialer(s scenarios.Socket, extra func(fd uintptr) error) *net.Dialer {
+func NewDialer(s scenarios.Socket, extra func(fd uintptr) error) *net.Dialer {
 	d := &net.Dialer{Timeout: s.ConnectTimeout.D()}
 	if s.KeepAlive > 0 {
 		d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: s.KeepAlive.D(), Interval: s.KeepAlive.D(), Count: 3}
@@ -37,16 +37,16 @@ func newDialer(s scenarios.Socket, extra func(fd uintptr) error) *net.Dialer {
 	return d
 }
 
-// afterConnect applies what can only be set on a connected socket.
-func afterConnect(c net.Conn, s scenarios.Socket) error {
+// AfterConnect applies what can only be set on a connected socket.
+func AfterConnect(c net.Conn, s scenarios.Socket) error {
 	if tc, ok := c.(*net.TCPConn); ok && !s.NoDelay {
 		return tc.SetNoDelay(false)
 	}
 	return nil
 }
 
-// bufferSizes reads SO_SNDBUF and SO_RCVBUF back from a connected socket.
-func bufferSizes(c net.Conn) (snd, rcv int) {
+// BufferSizes reads SO_SNDBUF and SO_RCVBUF back from a connected socket.
+func BufferSizes(c net.Conn) (snd, rcv int) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return 0, 0

@@ -1,6 +1,10 @@
-// Package workers runs scenarios: worker pools driven by a closed loop or
-// an open-model pacer, the dialers and built-in targets they use, and the
-// classification of every failed call into (phase, class, raw code).
+// Package workers is the engine: it runs one scenario's operations with a
+// pool of workers, driven by a closed loop or an open-model pacer, samples
+// the run into the timeline every interval, and folds the workers' counts
+// into the summary. What runs is plugged in through tables: the kind
+// (Options.Kinds; package workers/kinds), the built-in target
+// (Options.Targets; package workers/targets) and where it runs (a
+// Placement: Host here, a lab cell in package lab).
 //
 // Run is synchronous: it returns only after every goroutine it started has
 // exited and every socket it opened is closed.
@@ -8,7 +12,6 @@ package workers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,22 +21,22 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nobufs/nobufs/schema"
-
 	"github.com/nobufs/nobufs/hostfacts"
-
-	"github.com/nobufs/nobufs/workers/errclass"
-
-	"golang.org/x/sync/errgroup"
-
 	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/schema"
+	"github.com/nobufs/nobufs/workers/errclass"
 )
 
-// Options are the caller's side of a run: where the timeline goes, who
-// sees progress, which non-loopback targets are allowed.
+// Options are the caller's side of a run: the tables of kinds and
+// targets, where the timeline goes, who sees progress, which
+// non-loopback targets are allowed, where the run is placed.
 type Options struct {
-	// Timeline receives the NDJSON timeline: a start line, one sample a
-	// second, and an end line. Each line is one Write call, so a writer
+	// Kinds builds the workload of each kind (kinds.Table).
+	Kinds map[string]NewKind
+	// Targets starts the built-in target of each mode (targets.Table).
+	Targets map[string]NewTarget
+	// Timeline receives the NDJSON timeline: a start line, one sample an
+	// interval, and an end line. Each line is one Write call, so a writer
 	// such as an *os.File holds every complete line even if the process
 	// is killed. Nil discards it.
 	Timeline io.Writer
@@ -46,13 +49,18 @@ type Options struct {
 	ToolVersion string
 	// SampleEvery is the timeline interval; 0 means one second.
 	SampleEvery time.Duration
-	// HostState, when set, is called once per sample from the sampler
-	// goroutine; what it returns is written as the sample's "host" field
-	// (socket states, kernel counters… of the host or the lab cell).
-	HostState func() any
-	// Cell, when set, runs the target and the load inside a lab cell
-	// (see Cell); package lab builds it.
-	Cell *Cell
+	// HostState, when set, opens a sampler of the kernel's socket state in
+	// the network namespace at netns ("" is this process's own); what
+	// sample returns is written as each timeline sample's "host" field.
+	// closeFn is called when the run ends.
+	HostState func(netns string) (sample func() any, closeFn func(), err error)
+	// Namespaces, when set, runs the target and the load in a pair of
+	// network namespaces (a lab cell's placement sets it).
+	Namespaces *Namespaces
+	// Started, when set, is called once the target listens and before the
+	// load starts, with the built-in target (nil for an external one), for
+	// faults such as killing it. It must not block.
+	Started func(Target)
 }
 
 // Progress is a live view of a run, for a progress line.
@@ -69,23 +77,20 @@ type Progress struct {
 	TimeToFailure *schema.Failure
 }
 
-// ErrTargetRefused is returned (wrapped) when a target address is outside
-// loopback and the allowed prefixes.
-var ErrTargetRefused = errors.New("target refused")
-
-// runState is what workers share: read-mostly configuration, the global
-// operation counter, and the rare first-failure record (lock-free: a kind
-// may read it on every operation).
-type runState struct {
+// run is what workers share: read-mostly configuration, the global
+// operation counter, the open-connection gauge and the rare first-failure
+// record (lock-free: a kind may read it on every operation).
+type run struct {
 	sc      *scenarios.Scenario
+	ns      *Namespaces
 	start   time.Time
 	issued  atomic.Uint64
 	dropped atomic.Uint64
-	failSet map[errclass.Class]bool
-	workers []*Worker
-	// target is the built-in target of the run; nil for an external one.
-	target *Target
-	cell   *Cell
+	// open counts connections open now; peak is the most at once in the
+	// run, ivPeak since the last sample (the sampler resets it).
+	open, peak, ivPeak atomic.Int64
+	failSet            map[errclass.Class]bool
+	workers            []*Worker
 
 	// ttf is the earliest failure of a failure.classes class; a stored
 	// *Failure is never modified.
@@ -93,36 +98,54 @@ type runState struct {
 	onFailure func()
 }
 
-func (rs *runState) totalOK() uint64 {
+// enterClient is the function that moves a thread to the client side, nil
+// on the host.
+func (r *run) enterClient() func() error {
+	if r.ns == nil {
+		return nil
+	}
+	return r.ns.EnterClient
+}
+
+// opened counts one connection opened and raises the peaks.
+func (r *run) opened() {
+	n := r.open.Add(1)
+	for _, p := range []*atomic.Int64{&r.peak, &r.ivPeak} {
+		for cur := p.Load(); n > cur && !p.CompareAndSwap(cur, n); cur = p.Load() {
+		}
+	}
+}
+
+func (r *run) totalOK() uint64 {
 	var n uint64
-	for _, w := range rs.workers {
+	for _, w := range r.workers {
 		n += w.ok.Load()
 	}
 	return n
 }
 
 // firstError is called the first time a worker sees an ErrorKey.
-func (rs *runState) firstError(k errclass.ErrorKey, at time.Duration, op uint64) {
-	if !rs.failSet[k.Class] {
+func (r *run) firstError(k errclass.ErrorKey, at time.Duration, op uint64) {
+	if !r.failSet[k.Class] {
 		return
 	}
-	f := &schema.Failure{Class: k.Class, Phase: k.Phase, Code: k.Code, Name: errclass.WSAName(k.Code), AtSec: at.Seconds(), Op: op, OKBefore: rs.totalOK()}
+	f := &schema.Failure{Class: k.Class, Phase: k.Phase, Code: k.Code, Name: errclass.WSAName(k.Code), AtSec: at.Seconds(), Op: op, OKBefore: r.totalOK()}
 	for {
-		cur := rs.ttf.Load()
+		cur := r.ttf.Load()
 		if cur != nil && f.AtSec >= cur.AtSec {
 			return
 		}
-		if rs.ttf.CompareAndSwap(cur, f) {
-			if cur == nil && rs.onFailure != nil {
-				rs.onFailure()
+		if r.ttf.CompareAndSwap(cur, f) {
+			if cur == nil && r.onFailure != nil {
+				r.onFailure()
 			}
 			return
 		}
 	}
 }
 
-func (rs *runState) timeToFailure() *schema.Failure {
-	p := rs.ttf.Load()
+func (r *run) timeToFailure() *schema.Failure {
+	p := r.ttf.Load()
 	if p == nil {
 		return nil
 	}
@@ -134,9 +157,13 @@ func (rs *runState) timeToFailure() *schema.Failure {
 // returned, with Status set, also when the run was interrupted through ctx;
 // err is set only when the run could not start or the harness broke.
 func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Summary, error) {
-	sampleEvery := opts.SampleEvery
-	if sampleEvery <= 0 {
-		sampleEvery = time.Second
+	newKind := opts.Kinds[sc.Kind]
+	if newKind == nil {
+		return nil, fmt.Errorf("kind %q: the engine has no constructor for it", sc.Kind)
+	}
+	r := &run{sc: sc, ns: opts.Namespaces, failSet: map[errclass.Class]bool{}}
+	for _, c := range sc.Failure.Classes {
+		r.failSet[errclass.Class(c)] = true
 	}
 	sum := &schema.Summary{
 		Schema:   schema.SchemaVersion,
@@ -145,19 +172,17 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 		Latency:  map[string]schema.Latency{},
 		Socket:   schema.SocketReport{Requested: sc.Socket},
 	}
-	cell := opts.Cell
-	var enterClient func() error
-	if cell != nil {
-		enterClient = cell.EnterClient
+	where := func(err error) error { return err }
+	if ns := r.ns; ns != nil {
+		where = func(err error) error { return fmt.Errorf("cell %s: %w", ns.Name, err) }
 		if sc.Target.Builtin == "" {
-			return nil, fmt.Errorf("cell %s: a cell runs the built-in target in its target namespace; target.address cannot be used in a cell", cell.Name)
+			return nil, where(errors.New("a cell runs the built-in target in its target namespace; target.address cannot be used in a cell"))
 		}
 	}
 	// The settings in force are the client side's (the cell's when there is one).
-	if err := onThreadIn(enterClient, func() { sum.Settings = hostfacts.ReadSettings() }); err != nil {
-		return nil, fmt.Errorf("cell %s: client side: %w", cell.Name, err)
+	if err := onThreadIn(r.enterClient(), func() { sum.Settings = hostfacts.ReadSettings() }); err != nil {
+		return nil, where(fmt.Errorf("client side: %w", err))
 	}
-
 	if runtime.GOOS != "linux" && sc.Socket.UserTimeout > 0 {
 		return nil, errors.New("socket.user_timeout (TCP_USER_TIMEOUT) is Linux-only")
 	}
@@ -170,91 +195,59 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 		sum.Settings.Rlimits["nofile_in_run"] = hostfacts.Rlimit{Soft: sc.Limits.NoFile, Hard: sum.Settings.Rlimits["nofile"].Hard}
 	}
 
-	var tgt *Target
-	addr := sc.Target.Address
-	if sc.Target.Builtin != "" {
-		if cell != nil {
-			tgt, err = startCellTarget(cell, sc.Target, TargetOptionsFor(sc))
-		} else {
-			tgt, err = StartTargetWith(sc.Target.Builtin, sc.Target.Listen, TargetOptionsFor(sc))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("start built-in target %s: %w", sc.Target.Builtin, err)
-		}
+	tgt, addr, err := startTarget(sc, opts, r)
+	if err != nil {
+		return nil, err
+	}
+	if tgt != nil {
 		defer tgt.Close()
-		addr = tgt.Addr().String()
-		sum.Target = schema.TargetInfo{Mode: sc.Target.Builtin, Address: addr}
+		sum.Target = tgt.Info()
 	} else {
-		if err := CheckTarget(addr, sc.Target.Allow, opts.AllowTargets); err != nil {
-			return nil, err
-		}
 		sum.Target = schema.TargetInfo{Mode: "external", Address: addr}
 	}
 
-	rs := &runState{sc: sc, failSet: map[errclass.Class]bool{}, target: tgt, cell: cell}
-	for _, c := range sc.Failure.Classes {
-		rs.failSet[errclass.Class(c)] = true
-	}
-	var k kind
-	if err := onThreadIn(enterClient, func() { k, err = newKind(sc, addr, rs) }); err != nil {
-		return nil, fmt.Errorf("cell %s: client side: %w", cell.Name, err)
+	env := &Env{Scenario: sc, Addr: addr, Target: tgt, run: r}
+	var k Kind
+	if err := onThreadIn(r.enterClient(), func() { k, err = newKind(env) }); err != nil {
+		return nil, where(fmt.Errorf("client side: %w", err))
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer k.close()
+	defer k.Close()
+
+	var hostState func() any
+	if opts.HostState != nil {
+		path := ""
+		if r.ns != nil {
+			path = r.ns.ClientPath
+		}
+		sample, closeFn, err := opts.HostState(path)
+		if err != nil {
+			return nil, where(fmt.Errorf("host state: %w", err))
+		}
+		if closeFn != nil {
+			defer closeFn()
+		}
+		hostState = sample
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Two ways to end a run: stop cancels every operation in flight (the
-	// duration is up, the failure came, the caller interrupted); drain
-	// stops issuing new operations and lets those in flight finish
-	// (max_ops reached, the last open-model stage ended). The first
-	// reason given is the one recorded.
-	var (
-		reasonMu   sync.Mutex
-		stopReason string
-		drainCh    = make(chan struct{})
-	)
-	setReason := func(reason string) bool {
-		reasonMu.Lock()
-		defer reasonMu.Unlock()
-		if stopReason != "" {
-			return false
-		}
-		stopReason = reason
-		return true
-	}
-	stop := func(reason string) {
-		setReason(reason)
-		cancel()
-	}
-	drain := func(reason string) {
-		if setReason(reason) {
-			close(drainCh)
-		}
-	}
-	draining := func() bool {
-		select {
-		case <-drainCh:
-			return true
-		default:
-			return false
-		}
-	}
+	st := newStopper(cancel)
 	var afterFailure *time.Timer
 	var afterMu sync.Mutex
-	rs.onFailure = func() {
+	r.onFailure = func() {
 		if !sc.Stop.OnFailure {
 			return
 		}
 		afterMu.Lock()
 		defer afterMu.Unlock()
 		if sc.Stop.AfterFailure <= 0 {
-			stop(schema.StopFailure)
+			st.stop(schema.StopFailure)
 			return
 		}
-		afterFailure = time.AfterFunc(sc.Stop.AfterFailure.D(), func() { stop(schema.StopFailure) })
+		afterFailure = time.AfterFunc(sc.Stop.AfterFailure.D(), func() { st.stop(schema.StopFailure) })
 	}
 	defer func() {
 		afterMu.Lock()
@@ -264,166 +257,38 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 		}
 	}()
 
-	rs.workers = make([]*Worker, sc.Load.Workers)
-	for i := range rs.workers {
-		rs.workers[i] = newWorker(i, rs)
+	r.workers = make([]*Worker, sc.Load.Workers)
+	for i := range r.workers {
+		r.workers[i] = newWorker(i, r)
 	}
 
-	rs.start = time.Now()
-	sum.Started = rs.start.UTC()
+	r.start = time.Now()
+	sum.Started = r.start.UTC()
 	tl := &timeline{w: opts.Timeline}
 	tl.write(schema.StartLine{Type: "start", Schema: schema.SchemaVersion, Tool: sum.Tool, Scenario: sc, Started: sum.Started, Target: sum.Target, Settings: sum.Settings})
 
-	// Cell.Started promises the target listens and the load has not started.
-	if cell != nil && cell.Started != nil {
-		cell.Started(tgt)
+	// Started promises the target listens and the load has not started.
+	if opts.Started != nil {
+		opts.Started(tgt)
 	}
-	durTimer := time.AfterFunc(sc.Stop.Duration.D(), func() { stop(schema.StopDuration) })
+	durTimer := time.AfterFunc(sc.Stop.Duration.D(), func() { st.stop(schema.StopDuration) })
 	defer durTimer.Stop()
 
-	var g errgroup.Group
-	// In a cell each worker goroutine runs on its own thread inside the
-	// client side for the whole run and exits without unlocking it, so the
-	// runtime discards the thread (see Cell).
-	var enterErr error
-	var enterOnce sync.Once
-	enter := func() bool {
-		if enterClient == nil {
-			return true
-		}
-		runtime.LockOSThread()
-		if err := enterClient(); err != nil {
-			enterOnce.Do(func() { enterErr = err })
-			stop(schema.StopError)
-			return false
-		}
-		return true
-	}
-	claim := func() (uint64, bool) {
-		idx := rs.issued.Add(1)
-		if idx > sc.Stop.MaxOps {
-			drain(schema.StopMaxOps)
-			return 0, false
-		}
-		return idx, true
-	}
-	if sc.Load.Model == scenarios.ModelOpen {
-		work := make(chan struct{})
-		// The dispatcher starts once every worker goroutine runs: an early
-		// arrival must not be dropped because the workers were not started
-		// yet (arrivals due meanwhile are issued at once, not lost).
-		var ready sync.WaitGroup
-		ready.Add(len(rs.workers))
-		for _, w := range rs.workers {
-			g.Go(func() error {
-				ready.Done()
-				if !enter() {
-					for range work {
-					}
-					return nil
-				}
-				for range work {
-					idx, ok := claim()
-					if !ok {
-						return nil
-					}
-					k.op(runCtx, w, idx)
-				}
-				return nil
-			})
-		}
-		g.Go(func() error {
-			defer close(work)
-			ready.Wait()
-			dispatch(runCtx, sc.Load, rs, work, drainCh, drain)
-			return nil
-		})
-	} else {
-		for _, w := range rs.workers {
-			g.Go(func() error {
-				if !enter() {
-					return nil
-				}
-				for runCtx.Err() == nil && !draining() {
-					idx, ok := claim()
-					if !ok {
-						return nil
-					}
-					k.op(runCtx, w, idx)
-				}
-				return nil
-			})
-		}
-	}
-
-	samplerDone := make(chan struct{})
-	workersDone := make(chan struct{})
-	smp := &sampler{rs: rs, tl: tl, kind: k, hostState: opts.HostState, progress: opts.Progress, prevErrs: map[errclass.ErrorKey]*errStat{}}
-	go func() {
-		defer close(samplerDone)
-		t := time.NewTicker(sampleEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				smp.sample(sum)
-			case <-workersDone:
-				smp.sample(sum)
-				return
-			}
-		}
-	}()
-	_ = g.Wait()
-	// A drain leaves runCtx live; end it now so helpers a kind started
-	// with it (the dead-peer reaper) end before the kind reports.
-	cancel()
-	close(workersDone)
-	<-samplerDone
-
+	smp := &sampler{r: r, tl: tl, kind: k, hostState: hostState, progress: opts.Progress, prevErrs: map[errclass.ErrorKey]*errStat{}}
+	enterErr := drive(runCtx, r, k, st, smp, opts.SampleEvery)
 	if enterErr != nil {
-		return nil, fmt.Errorf("cell %s: worker cannot enter the client side: %w", cell.Name, enterErr)
+		return nil, where(fmt.Errorf("worker cannot enter the client side: %w", enterErr))
 	}
-	elapsed := time.Since(rs.start)
-	sum.Ended = time.Now().UTC()
-	reasonMu.Lock()
-	reason := stopReason
-	reasonMu.Unlock()
-	sum.ElapsedSec = elapsed.Seconds()
-	if reason == "" {
-		reason = schema.StopInterrupted
-		if ctx.Err() == nil {
-			reason = schema.StopError
-		}
-	}
-	sum.StopReason = reason
 
-	all := map[errclass.ErrorKey]*errStat{}
-	connect, op := newHist(), newHist()
-	for _, w := range rs.workers {
-		w.snapshotErrors(all)
-		connect.Merge(w.connectHist)
-		op.Merge(w.opHist)
-		sum.Ops.OK += w.ok.Load()
-		sum.Ops.Failed += w.failed.Load()
-		sum.BytesOut += w.bytesOut.Load()
-		sum.BytesIn += w.bytesIn.Load()
-	}
-	sum.Ops.Issued = min(rs.issued.Load(), sc.Stop.MaxOps)
-	sum.Ops.Aborted = sum.Ops.Issued - min(sum.Ops.Issued, sum.Ops.OK+sum.Ops.Failed)
-	sum.Ops.Dropped = rs.dropped.Load()
-	sum.Errors, sum.Classes = errorCounts(all)
-	sum.Latency["connect"] = latencyOf(connect)
-	sum.Latency["op"] = latencyOf(op)
-	sum.TimeToFailure = rs.timeToFailure()
-	k.report(sum)
+	summarise(ctx, r, st, sum)
+	k.Report(sum)
 	if tgt != nil {
 		tgt.Close()
-		sum.Target.Accepted, sum.Target.ServerErrors = tgt.Stats()
-		sum.Target.BytesRead, sum.Target.Datagrams, sum.Target.Vanished = tgt.Traffic()
+		sum.Target = tgt.Info()
 	}
 	sum.Unmet = schema.CheckExpectations(sc.Expect, sum.TimeToFailure)
 	switch {
-	case reason == schema.StopInterrupted:
+	case sum.StopReason == schema.StopInterrupted:
 		sum.Status = schema.StatusInterrupted
 	case len(sum.Unmet) > 0:
 		sum.Status = schema.StatusFailed
@@ -437,136 +302,78 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	return sum, nil
 }
 
-// dispatch issues open-model arrivals to idle workers until ctx ends or the
-// pacer stops. An arrival that finds no idle worker is dropped and counted.
-func dispatch(ctx context.Context, l scenarios.Load, rs *runState, work chan<- struct{}, drainCh <-chan struct{}, drain func(string)) {
-	var p Pacer
-	switch {
-	case len(l.Stages) > 0:
-		rp := RampPacer{Start: l.Rate}
-		for _, s := range l.Stages {
-			rp.Stages = append(rp.Stages, Stage{Duration: s.Duration.D(), Target: s.Target})
+// startTarget starts the scenario's built-in target (in the target
+// namespace when the run has one) and returns it with the address the load
+// goes to; for an external target it checks the address is allowed and
+// returns a nil Target.
+func startTarget(sc *scenarios.Scenario, opts Options, r *run) (Target, string, error) {
+	if sc.Target.Builtin == "" {
+		addr := sc.Target.Address
+		if err := CheckTarget(addr, sc.Target.Allow, opts.AllowTargets); err != nil {
+			return nil, "", err
 		}
-		p = rp
-	case l.Arrival == scenarios.ArrivalPoisson:
-		p = NewPoissonPacer(l.Rate, l.Seed)
-	default:
-		p = ConstantPacer{Rate: l.Rate}
+		return nil, addr, nil
 	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
-	var hits uint64
-	for ctx.Err() == nil {
-		wait, done := p.Pace(time.Since(rs.start), hits)
-		if done {
-			drain(schema.StopStagesDone)
-			return
-		}
-		if wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				return
-			case <-drainCh:
-				return
-			case <-timer.C:
-			}
-			continue
-		}
-		hits++
-		select {
-		case <-drainCh:
-			return
-		case work <- struct{}{}:
-		default:
-			rs.dropped.Add(1)
-		}
+	newTarget := opts.Targets[sc.Target.Builtin]
+	if newTarget == nil {
+		return nil, "", fmt.Errorf("target mode %q: the engine has no constructor for it", sc.Target.Builtin)
 	}
-}
-
-// timeline writes NDJSON lines, one Write per line, and keeps the first error.
-type timeline struct {
-	w   io.Writer
-	err error
-}
-
-func (t *timeline) write(v any) {
-	if t.w == nil || t.err != nil {
-		return
-	}
-	b, err := json.Marshal(v)
+	ap, err := netip.ParseAddrPort(sc.Target.Listen)
 	if err != nil {
-		t.err = err
-		return
+		return nil, "", fmt.Errorf("listen address %q: %w", sc.Target.Listen, err)
 	}
-	b = append(b, '\n')
-	if _, err := t.w.Write(b); err != nil {
-		t.err = err
+	o := scenarios.TargetOptionsFor(sc)
+	var tgt Target
+	if ns := r.ns; ns != nil {
+		listen := netip.AddrPortFrom(ns.TargetAddr, ap.Port()).String()
+		if err := onThreadIn(ns.EnterTarget, func() { tgt, err = newTarget(listen, o) }); err != nil {
+			return nil, "", fmt.Errorf("cell %s: target side: %w", ns.Name, err)
+		}
+	} else {
+		if !ap.Addr().IsLoopback() {
+			return nil, "", fmt.Errorf("listen address %q: %w: built-in targets listen on loopback only", sc.Target.Listen, ErrTargetRefused)
+		}
+		tgt, err = newTarget(sc.Target.Listen, o)
 	}
+	if err != nil {
+		return nil, "", fmt.Errorf("start built-in target %s: %w", sc.Target.Builtin, err)
+	}
+	return tgt, tgt.Addr().String(), nil
 }
 
-// sampler builds the per-interval samples from the workers' counters.
-type sampler struct {
-	rs                                               *runState
-	tl                                               *timeline
-	kind                                             kind
-	hostState                                        func() any
-	progress                                         func(Progress)
-	seq                                              int
-	prevOK, prevFailed, prevDropped, prevOut, prevIn uint64
-	prevErrs                                         map[errclass.ErrorKey]*errStat
-	lastAt                                           time.Duration
-}
-
-func (s *sampler) sample(sum *schema.Summary) {
-	now := time.Since(s.rs.start)
-	var ok, failed, out, in uint64
-	var open int64
-	errs := map[errclass.ErrorKey]*errStat{}
-	for _, w := range s.rs.workers {
-		ok += w.ok.Load()
-		failed += w.failed.Load()
-		open += w.open.Load()
-		out += w.bytesOut.Load()
-		in += w.bytesIn.Load()
-		w.snapshotErrors(errs)
-	}
-	dropped := s.rs.dropped.Load()
-	s.seq++
-	smp := schema.Sample{Type: "sample", Seq: s.seq, Elapsed: now.Seconds(), OK: ok - s.prevOK, Failed: failed - s.prevFailed,
-		Dropped: dropped - s.prevDropped, Open: open, BytesOut: out - s.prevOut, BytesIn: in - s.prevIn}
-	classes := map[errclass.Class]uint64{}
-	for k, st := range errs {
-		classes[k.Class] += st.count
-		var prev uint64
-		if p := s.prevErrs[k]; p != nil {
-			prev = p.count
-		}
-		if st.count > prev {
-			smp.Errors = append(smp.Errors, schema.ErrorDelta{Phase: k.Phase, Class: k.Class, Code: k.Code, N: st.count - prev})
+// summarise folds the workers' counts, histograms and errors into sum,
+// with the stop reason and the time-to-failure.
+func summarise(ctx context.Context, r *run, st *stopper, sum *schema.Summary) {
+	sum.Ended = time.Now().UTC()
+	sum.ElapsedSec = time.Since(r.start).Seconds()
+	sum.StopReason = st.reason()
+	if sum.StopReason == "" {
+		sum.StopReason = schema.StopInterrupted
+		if ctx.Err() == nil {
+			sum.StopReason = schema.StopError
 		}
 	}
-	sortDeltas(smp.Errors)
-	if s.hostState != nil {
-		smp.Host = s.hostState()
+	var t schema.Tally
+	all := map[errclass.ErrorKey]*errStat{}
+	connect, op := schema.NewHist(), schema.NewHist()
+	for _, w := range r.workers {
+		w.snapshotErrors(all)
+		connect.Merge(w.connectHist)
+		op.Merge(w.opHist)
+		t.Ops.OK += w.ok.Load()
+		t.Ops.Failed += w.failed.Load()
+		t.BytesOut += w.bytesOut.Load()
+		t.BytesIn += w.bytesIn.Load()
 	}
-	if ext, ok := s.kind.(sampleExtender); ok {
-		smp.Extra = ext.extendSample(now)
+	for k, e := range all {
+		t.AddError(k, e.count, e.firstAt.Seconds(), e.firstOp)
 	}
-	s.tl.write(smp)
-	if open > sum.PeakOpen {
-		sum.PeakOpen = open
-	}
-	if s.progress != nil {
-		rate := 0.0
-		if d := (now - s.lastAt).Seconds(); d > 0 {
-			rate = float64(ok-s.prevOK) / d
-		}
-		s.progress(Progress{Elapsed: now, OK: ok, Failed: failed, Dropped: dropped, OKPerSec: rate, Open: open,
-			Classes: classes, TimeToFailure: s.rs.timeToFailure()})
-	}
-	s.prevOK, s.prevFailed, s.prevDropped, s.prevOut, s.prevIn = ok, failed, dropped, out, in
-	s.prevErrs = errs
-	s.lastAt = now
+	t.Ops.Issued = min(r.issued.Load(), r.sc.Stop.MaxOps)
+	t.Ops.Aborted = t.Ops.Issued - min(t.Ops.Issued, t.Ops.OK+t.Ops.Failed)
+	t.Ops.Dropped = r.dropped.Load()
+	t.PeakOpen = r.peak.Load()
+	t.Fill(sum)
+	sum.Latency["connect"] = schema.LatencyOf(connect)
+	sum.Latency["op"] = schema.LatencyOf(op)
+	sum.TimeToFailure = r.timeToFailure()
 }

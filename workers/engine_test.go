@@ -1,168 +1,43 @@
-package workers
+package workers_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"net"
-	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/internal/testkit"
+	"github.com/nobufs/nobufs/internal/testrun"
 	"github.com/nobufs/nobufs/schema"
+	"github.com/nobufs/nobufs/workers"
 
 	"github.com/nobufs/nobufs/hostfacts"
 
 	"github.com/nobufs/nobufs/workers/errclass"
+	"github.com/nobufs/nobufs/workers/kinds"
+	"github.com/nobufs/nobufs/workers/targets"
 
 	"github.com/nobufs/nobufs/scenarios"
 )
 
-// parseScenario decodes a scenario the way files are decoded.
-func parseScenario(t *testing.T, src string) *scenarios.Scenario {
-	t.Helper()
-	sc, err := scenarios.Parse(t.Name()+".yaml", []byte(src))
-	if err != nil {
-		t.Fatalf("scenario: %v", err)
-	}
-	return sc
-}
+func parseScenario(t *testing.T, src string) *scenarios.Scenario { return testkit.Parse(t, src) }
 
-// fdCount counts this process's open descriptors (Linux), -1 elsewhere.
-func fdCount(t *testing.T) int {
-	t.Helper()
-	if runtime.GOOS != "linux" {
-		return -1
-	}
-	es, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(es)
-}
-
-// runScenario runs sc, returns its summary and timeline lines, and checks
-// that descriptors are back to their baseline afterwards.
+// runScenario runs sc with the engine's tables and checks the descriptors
+// it leaves (testkit.Run).
 func runScenario(t *testing.T, ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Summary, []map[string]any) {
 	t.Helper()
-	before := fdCount(t)
-	var buf syncBuffer
-	opts.Timeline = &buf
-	sum, err := Run(ctx, sc, opts)
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	// The run closes its own sockets before returning; a test's own
-	// listener closes its side when it reads EOF, so poll briefly.
-	after := fdCount(t)
-	for deadline := time.Now().Add(2 * time.Second); after != before && time.Now().Before(deadline); after = fdCount(t) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if after != before {
-		t.Errorf("open descriptors: %d before the run, %d after", before, after)
-	}
-	var lines []map[string]any
-	sc2 := bufio.NewScanner(bytes.NewReader(buf.Bytes()))
-	sc2.Buffer(nil, 1<<20)
-	for sc2.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc2.Bytes(), &m); err != nil {
-			t.Fatalf("timeline line %q: %v", sc2.Text(), err)
-		}
-		lines = append(lines, m)
-	}
-	return sum, lines
+	r := testrun.Run(t, ctx, sc, opts)
+	return r.Sum, r.Lines
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
-}
-
-func TestRunPortExhaustionOption(t *testing.T) {
-	if !hostfacts.PortRangeOptionSupported() || !insideSystemRange(41000, 41049) {
-		t.Skip("needs Linux >= 6.3 (IP_LOCAL_PORT_RANGE) and 41000-41049 inside net.ipv4.ip_local_port_range")
-	}
-	sc := parseScenario(t, `
-name: pe
-kind: port-exhaustion
-load: {workers: 1}
-port_exhaustion: {source_ports: 41000-41049, method: option}
-failure: {classes: [eaddrnotavail, eaddrinuse]}
-`)
-	sum, lines := runScenario(t, context.Background(), sc, Options{})
-	f := sum.TimeToFailure
-	if f == nil {
-		t.Fatalf("no time to failure; errors %+v", sum.Errors)
-	}
-	// 50 ports, one worker: connects 1..50 succeed, #51 finds none free.
-	if got, want := (errclass.ErrorKey{Phase: f.Phase, Class: f.Class, Code: f.Code}), (errclass.ErrorKey{Phase: errclass.PhaseConnect, Class: errclass.ClassEADDRNOTAVAIL, Code: 99}); got != want {
-		t.Errorf("failure = %v, want %v", got, want)
-	}
-	// Loopback TIME_WAITs may be reused after tcp_tw_reuse_delay (1 s): a
-	// run slowed past that on a loaded machine gets a few more connects,
-	// so the exact counts hold for a run that failed within the second.
-	if f.AtSec >= 1 {
-		t.Skipf("failure came at %.3fs, after the 1 s TIME_WAIT reuse delay: counts are not exact (%d ok)", f.AtSec, f.OKBefore)
-	}
-	if f.Op != 51 || f.OKBefore != 50 {
-		t.Errorf("failure at op %d after %d ok, want op 51 after 50 ok", f.Op, f.OKBefore)
-	}
-	if sum.StopReason != schema.StopFailure || sum.Status != schema.StatusPassed {
-		t.Errorf("stop %q status %q, want %q %q", sum.StopReason, sum.Status, schema.StopFailure, schema.StatusPassed)
-	}
-	if p := sum.PortExhaustion; p == nil || p.Method != "option" || p.RangeSize != 50 || p.ConnectsBeforeFailure == nil || *p.ConnectsBeforeFailure != 50 {
-		t.Errorf("port report = %+v", sum.PortExhaustion)
-	}
-	if got := sum.Latency["connect"].Count; got != 50 {
-		t.Errorf("connect latency count = %d, want 50", got)
-	}
-	if len(lines) < 3 || lines[0]["type"] != "start" || lines[len(lines)-1]["type"] != "end" || lines[1]["type"] != "sample" {
-		t.Errorf("timeline = %v, want start, samples, end", lines)
-	}
-}
-
-func TestRunPortExhaustionBind(t *testing.T) {
-	sc := parseScenario(t, `
-name: pe-bind
-kind: port-exhaustion
-load: {workers: 2}
-port_exhaustion: {source_ports: 41100-41149, method: bind}
-failure: {classes: [eaddrnotavail, eaddrinuse]}
-`)
-	sum, _ := runScenario(t, context.Background(), sc, Options{})
-	f := sum.TimeToFailure
-	if f == nil {
-		t.Fatalf("no time to failure; errors %+v", sum.Errors)
-	}
-	// Every port of the range was busy (TIME_WAIT from this or an earlier run).
-	if got, want := (errclass.ErrorKey{Phase: f.Phase, Class: f.Class, Code: f.Code}), (errclass.ErrorKey{Phase: errclass.PhaseBind, Class: errclass.ClassEADDRINUSE, Code: 98}); runtime.GOOS == "linux" && got != want {
-		t.Errorf("failure = %v, want %v", got, want)
-	}
-	if f.OKBefore > 50 {
-		t.Errorf("%d connects before failure from a 50-port range", f.OKBefore)
-	}
-	if p := sum.PortExhaustion; p == nil || p.Method != "bind" {
-		t.Errorf("port report = %+v", sum.PortExhaustion)
-	}
-}
+type (
+	Options  = workers.Options
+	Progress = workers.Progress
+)
 
 func TestRunStopsAtMaxOps(t *testing.T) {
 	sc := parseScenario(t, `
@@ -299,48 +174,15 @@ failure: {classes: []}
 	}
 }
 
-// TestRunRecoversAfterFailure keeps the load going after the ports ran out
-// and sees connects succeed again once loopback TIME_WAITs may be reused
-// (tcp_tw_reuse=2, tcp_tw_reuse_delay 1 s).
-func TestRunRecoversAfterFailure(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes 2.5 s")
-	}
-	if v, err := hostfacts.ReadSysctl("/proc/sys", "net.ipv4.tcp_tw_reuse"); err != nil || v != "2" || !hostfacts.PortRangeOptionSupported() || !insideSystemRange(41200, 41209) {
-		t.Skip("needs Linux with tcp_tw_reuse=2, IP_LOCAL_PORT_RANGE and 41200-41209 in the ephemeral range")
-	}
-	sc := parseScenario(t, `
-name: recover
-kind: port-exhaustion
-load: {workers: 1}
-port_exhaustion: {source_ports: 41200-41209, method: option}
-stop: {after_failure: 2500ms}
-`)
-	sum, _ := runScenario(t, context.Background(), sc, Options{})
-	if sum.TimeToFailure == nil {
-		t.Fatal("no failure")
-	}
-	p := sum.PortExhaustion
-	if p == nil || p.RecoveredAtSec == nil {
-		t.Fatalf("no recovery seen: %+v", p)
-	}
-	if *p.RecoveredAtSec <= sum.TimeToFailure.AtSec {
-		t.Errorf("recovered at %v, before the failure at %v", *p.RecoveredAtSec, sum.TimeToFailure.AtSec)
-	}
-	if sum.Ops.OK <= 10 {
-		t.Errorf("ok = %d, want more than the 10 ports after recovery", sum.Ops.OK)
-	}
-}
-
 func TestRunRefusesNonLoopbackTarget(t *testing.T) {
 	sc := parseScenario(t, `
 name: far
 kind: port-exhaustion
 target: {address: "192.0.2.1:80"}
 `)
-	_, err := Run(context.Background(), sc, Options{})
-	if err == nil || !strings.Contains(err.Error(), "--allow-target") {
-		t.Errorf("err = %v, want a refusal naming --allow-target", err)
+	_, err := workers.Run(context.Background(), sc, Options{Kinds: kinds.Table, Targets: targets.Table})
+	if !errors.Is(err, workers.ErrTargetRefused) {
+		t.Errorf("err = %v, want ErrTargetRefused", err)
 	}
 }
 
@@ -351,7 +193,7 @@ func TestRunFdLimit(t *testing.T) {
 		t.Skip("counts descriptors through /proc")
 	}
 	addr := holdListener(t)
-	before := fdCount(t)
+	before := testkit.FDCount()
 	sc := parseScenario(t, `
 name: fds
 kind: port-exhaustion
@@ -398,8 +240,4 @@ stop: {duration: 10s}
 	if sum.Ops.Aborted != 0 {
 		t.Errorf("aborted = %d, want 0: the end of the stages lets operations finish", sum.Ops.Aborted)
 	}
-}
-
-func parseScenarioB(src string) (*scenarios.Scenario, error) {
-	return scenarios.Parse("bench.yaml", []byte(src))
 }

@@ -12,6 +12,7 @@ var errNoOption = errors.New("not supported on this OS")
 
 func setUserTimeout(fd int, d time.Duration) error { return errNoOption }
 
-func setPortRange(fd uintptr, lo, hi int) error {
+// SetPortRange fails: IP_LOCAL_PORT_RANGE is Linux-only.
+func SetPortRange(fd uintptr, lo, hi int) error {
 	return os.NewSyscallError("setsockopt", errNoOption)
 }

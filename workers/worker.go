@@ -6,19 +6,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nobufs/nobufs/workers/errclass"
-
 	"github.com/HdrHistogram/hdrhistogram-go"
-)
 
-// Histogram bounds: microseconds from 1 µs to 10 minutes, 3 significant figures.
-const (
-	histMin = 1
-	histMax = int64(10 * time.Minute / time.Microsecond)
-	histSig = 3
+	"github.com/nobufs/nobufs/schema"
+	"github.com/nobufs/nobufs/workers/errclass"
 )
-
-func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, histSig) }
 
 // errStat counts one ErrorKey and remembers its first occurrence.
 type errStat struct {
@@ -32,11 +24,10 @@ type errStat struct {
 // atomic counters and, under mu, of the error table.
 type Worker struct {
 	ID  int
-	run *runState
+	run *run
 
 	ok       atomic.Uint64
 	failed   atomic.Uint64
-	open     atomic.Int64
 	bytesOut atomic.Uint64
 	bytesIn  atomic.Uint64
 
@@ -48,28 +39,28 @@ type Worker struct {
 	opHist      *hdrhistogram.Histogram
 }
 
-func newWorker(id int, rs *runState) *Worker {
-	return &Worker{ID: id, run: rs, errs: map[errclass.ErrorKey]*errStat{}, connectHist: newHist(), opHist: newHist()}
+func newWorker(id int, r *run) *Worker {
+	return &Worker{ID: id, run: r, errs: map[errclass.ErrorKey]*errStat{}, connectHist: schema.NewHist(), opHist: schema.NewHist()}
 }
 
-// Since returns the time since the run started.
+// Since returns the time since the run's load started.
 func (w *Worker) Since() time.Duration { return time.Since(w.run.start) }
 
 // OK counts one successful operation that took d.
 func (w *Worker) OK(d time.Duration) {
 	w.ok.Add(1)
-	recordHist(w.opHist, d)
+	schema.Record(w.opHist, d)
 }
 
 // Connected records one successful connect that took d and counts an open
 // connection; call Closed when it is closed.
 func (w *Worker) Connected(d time.Duration) {
-	recordHist(w.connectHist, d)
-	w.open.Add(1)
+	schema.Record(w.connectHist, d)
+	w.run.opened()
 }
 
 // Closed counts a connection closed.
-func (w *Worker) Closed() { w.open.Add(-1) }
+func (w *Worker) Closed() { w.run.open.Add(-1) }
 
 // Bytes counts bytes sent and received.
 func (w *Worker) Bytes(out, in int) {
@@ -85,10 +76,7 @@ func (w *Worker) Bytes(out, in int) {
 // run itself stopping (ctx done) are not failures and are dropped; Fail
 // reports whether it recorded err.
 func (w *Worker) Fail(ctx context.Context, op uint64, phase errclass.Phase, err error) bool {
-	if err == nil {
-		return false
-	}
-	if ctx.Err() != nil {
+	if err == nil || ctx.Err() != nil {
 		return false
 	}
 	k := errclass.Classify(err, phase)
@@ -112,16 +100,8 @@ func (w *Worker) Fail(ctx context.Context, op uint64, phase errclass.Phase, err 
 	return true
 }
 
-func recordHist(h *hdrhistogram.Histogram, d time.Duration) {
-	us := d.Microseconds()
-	if us < histMin {
-		us = histMin
-	}
-	if us > histMax {
-		us = histMax
-	}
-	_ = h.RecordValue(us) // in range by construction
-}
+// InClient is Env.InClient, for kinds that hold only the worker.
+func (w *Worker) InClient(fn func()) error { return onThreadIn(w.run.enterClient(), fn) }
 
 // snapshotErrors copies the worker's error counts (sampler and summary).
 func (w *Worker) snapshotErrors(into map[errclass.ErrorKey]*errStat) {

@@ -10,14 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nobufs/nobufs/runner"
 	"github.com/nobufs/nobufs/schema"
 
 	"github.com/spf13/cobra"
 
-	"github.com/nobufs/nobufs/doctor"
 	"github.com/nobufs/nobufs/hoststate"
 	"github.com/nobufs/nobufs/lab"
-	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/workers"
@@ -170,58 +169,20 @@ func runRun(ctx context.Context, o *runOptions) error {
 }
 
 func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []netip.Prefix) (*schema.Summary, string, error) {
-	// The prediction is made before the run opens anything, as doctor would.
-	src := doctor.Default()
-	src.Kmsg = nil
-	pred := doctor.Predict(sc, doctor.ReadHost(src))
-	run, err := record.Create(o.out, sc.Name, sc, time.Now())
-	if err != nil {
-		return nil, "", &exitError{code: exitInternal, err: err}
-	}
-	defer run.Close()
-	wopts := workers.Options{
-		Timeline:     run.Timeline,
+	pl := newProgressLine(o.st, o.quiet, sc.Name)
+	sum, dir, err := runner.Run(ctx, sc, runner.Options{
+		Out:          o.out,
 		AllowTargets: allow,
 		ToolVersion:  version,
 		SampleEvery:  o.sample,
-	}
-	pl := newProgressLine(o.st, o.quiet, sc.Name)
-	wopts.Progress = pl.update
-	var sum *schema.Summary
-	switch {
-	case sc.Cell != nil:
-		var hooks lab.Hooks
-		if o.hostState {
-			// Sampled inside the cell's client namespace, not the host's.
-			hooks.HostState = func(clientNS string) (func() any, func(), error) {
-				hs, err := hoststate.New(hoststate.Options{NetNS: clientNS})
-				if err != nil {
-					return nil, nil, err
-				}
-				return func() any { return hs.Sample() }, func() { hs.Close() }, nil
-			}
-		}
-		sum, err = lab.RunWith(ctx, sc, wopts, hooks)
-	default:
-		if o.hostState {
-			hs, err := hoststate.New(hoststate.Options{})
-			if err != nil {
-				return nil, run.Dir, &exitError{code: exitInternal, err: fmt.Errorf("host state: %w", err)}
-			}
-			defer hs.Close()
-			wopts.HostState = func() any { return hs.Sample() }
-		}
-		sum, err = workers.Run(ctx, sc, wopts)
-	}
+		HostState:    o.hostState,
+		Progress:     pl.update,
+	})
 	pl.clear()
-	if err != nil {
-		return nil, run.Dir, err
+	if errors.Is(err, runner.ErrRecord) {
+		return nil, dir, &exitError{code: exitInternal, err: err}
 	}
-	sum.Prediction = &pred
-	if err := run.WriteSummary(sum); err != nil {
-		return nil, run.Dir, &exitError{code: exitInternal, err: err}
-	}
-	return sum, run.Dir, nil
+	return sum, dir, err
 }
 
 // watchStopFile cancels the run once path exists, checking five times a

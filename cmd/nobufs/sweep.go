@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nobufs/nobufs/hoststate"
+	"github.com/nobufs/nobufs/runner"
 	"github.com/nobufs/nobufs/schema"
 
 	"github.com/spf13/cobra"
@@ -13,7 +15,6 @@ import (
 	"github.com/nobufs/nobufs/lab"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/sweep"
-	"github.com/nobufs/nobufs/workers"
 )
 
 func newSweepCmd(st *state) *cobra.Command {
@@ -61,7 +62,7 @@ cell without root), 130 interrupted.`,
 }
 
 func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool) error {
-	opts := sweep.Options{Run: workers.Options{ToolVersion: version}}
+	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported()}}
 	if !quiet {
 		opts.Done = func(point, rep int, s *schema.Summary, dir string) {
 			ttf := "no failure"

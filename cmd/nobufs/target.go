@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/workers"
+	"github.com/nobufs/nobufs/workers/targets"
 )
 
 func newTargetCmd(st *state) *cobra.Command {
@@ -17,7 +19,8 @@ func newTargetCmd(st *state) *cobra.Command {
 		mode, listen string
 		quiet        bool
 		every        time.Duration
-		opts         workers.TargetOptions
+		opts         scenarios.TargetOptions
+		vanishAfter  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "target",
@@ -64,15 +67,19 @@ non-reader's process (by PID) makes its peers see ECONNRESET, then EPIPE.`,
 			if every <= 0 {
 				return usageError("--every %s: want a positive duration", every)
 			}
-			if opts.ReadBytes < 0 || opts.VanishAfter < 0 {
+			if opts.ReadBytes < 0 || vanishAfter < 0 {
 				return usageError("--read-bytes and --vanish-after must not be negative")
 			}
-			t, err := workers.ListenTargetWith(mode, listen, opts)
+			opts.VanishAfter = scenarios.Duration(vanishAfter)
+			t, err := targets.Listen(mode, listen, opts)
 			if err != nil {
 				return &exitError{code: exitInternal, err: fmt.Errorf("listen: %w", err)}
 			}
 			defer t.Close()
-			addrs := t.Addrs()
+			var addrs []net.Addr
+			if m, ok := t.(interface{ Addrs() []net.Addr }); ok {
+				addrs = m.Addrs()
+			}
 			if len(addrs) > 1 {
 				fmt.Fprintf(st.stdout, "listening %s mode %s peers %d through %s\n", t.Addr(), mode, len(addrs), addrs[len(addrs)-1])
 			} else {
@@ -81,21 +88,20 @@ non-reader's process (by PID) makes its peers see ECONNRESET, then EPIPE.`,
 			tick := time.NewTicker(every)
 			defer tick.Stop()
 			line := func() {
-				acc, errs := t.Stats()
-				read, dgrams, vanished := t.Traffic()
-				fmt.Fprintf(st.stdout, "accepted %d active %d read %d", acc, t.Active(), read)
-				if mode == scenarios.TargetNeverAccept {
-					if q, b, ok := t.AcceptQueue(); ok {
+				in := t.Info()
+				fmt.Fprintf(st.stdout, "accepted %d active %d read %d", in.Accepted, in.Active, in.BytesRead)
+				if q, ok := t.(workers.AcceptQueuer); ok {
+					if q, b, ok := q.AcceptQueue(); ok {
 						fmt.Fprintf(st.stdout, " queued %d backlog %d", q, b)
 					}
 				}
-				if mode == scenarios.TargetUDPSink {
-					fmt.Fprintf(st.stdout, " datagrams %d", dgrams)
+				if _, ok := t.(workers.SendQueuer); ok {
+					fmt.Fprintf(st.stdout, " written %d", in.BytesWritten)
 				}
-				if mode == scenarios.TargetVanish {
-					fmt.Fprintf(st.stdout, " vanished %d", vanished)
+				if in.Datagrams > 0 || in.Vanished > 0 {
+					fmt.Fprintf(st.stdout, " datagrams %d vanished %d", in.Datagrams, in.Vanished)
 				}
-				for _, e := range errs {
+				for _, e := range in.ServerErrors {
 					fmt.Fprintf(st.stdout, " %s/%s(%d) %d", e.Phase, e.Class, e.Code, e.Count)
 				}
 				fmt.Fprintln(st.stdout)
@@ -121,7 +127,7 @@ non-reader's process (by PID) makes its peers see ECONNRESET, then EPIPE.`,
 	cmd.Flags().IntVar(&opts.Peers, "peers", 1, "churn-peer: listen on this many consecutive loopback addresses (same port)")
 	cmd.Flags().IntVar(&opts.Backlog, "backlog", 1, "never-accept: listen backlog")
 	cmd.Flags().Int64Var(&opts.ReadBytes, "read-bytes", 0, "non-reader: bytes read from each connection before it stops reading")
-	cmd.Flags().DurationVar(&opts.VanishAfter, "vanish-after", time.Second, "vanish: how long after accepting a connection it is reset")
+	cmd.Flags().DurationVar(&vanishAfter, "vanish-after", time.Second, "vanish: how long after accepting a connection it is reset")
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions(scenarios.TargetModes, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nobufs/nobufs/workers/errclass"
+	"github.com/nobufs/nobufs/workers/kinds"
+	"github.com/nobufs/nobufs/workers/targets"
 
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/workers"
@@ -45,7 +47,7 @@ func TestStandaloneTargetKilled(t *testing.T) {
 	}
 	var killOnce sync.Once
 	var killErr error
-	opts := workers.Options{
+	opts := workers.Options{Kinds: kinds.Table, Targets: targets.Table,
 		SampleEvery: 100 * time.Millisecond,
 		// Kill the target once the sender's writes block: the peer is
 		// then a non-reader with data queued on both sides.
@@ -94,7 +96,7 @@ func TestStandaloneUDPSink(t *testing.T) {
 	if err := scenarios.Validate(&sc); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := workers.Run(context.Background(), &sc, workers.Options{})
+	sum, err := workers.Run(context.Background(), &sc, workers.Options{Kinds: kinds.Table, Targets: targets.Table})
 	if err != nil {
 		t.Fatal(err)
 	}

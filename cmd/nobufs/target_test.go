@@ -17,6 +17,8 @@ import (
 	"github.com/nobufs/nobufs/schema"
 
 	"github.com/nobufs/nobufs/workers/errclass"
+	"github.com/nobufs/nobufs/workers/kinds"
+	"github.com/nobufs/nobufs/workers/targets"
 
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/workers"
@@ -100,7 +102,7 @@ func runScenarioText(t *testing.T, src string) *schema.Summary {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := workers.Run(context.Background(), sc, workers.Options{})
+	sum, err := workers.Run(context.Background(), sc, workers.Options{Kinds: kinds.Table, Targets: targets.Table})
 	if err != nil {
 		t.Fatal(err)
 	}

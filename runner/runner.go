@@ -1,0 +1,139 @@
+// Package runner is the one path from a scenario to its results:
+// prediction → results directory → placement → target → kind → summary.
+// Every entry point (`nobufs run`, each repetition of a sweep, and in time a
+// segment or a pod) runs through Run, so a fix or a newly recorded field
+// reaches them all.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/nobufs/nobufs/doctor"
+	"github.com/nobufs/nobufs/hoststate"
+	"github.com/nobufs/nobufs/lab"
+	"github.com/nobufs/nobufs/record"
+	"github.com/nobufs/nobufs/scenarios"
+	"github.com/nobufs/nobufs/schema"
+	"github.com/nobufs/nobufs/workers"
+	"github.com/nobufs/nobufs/workers/kinds"
+	"github.com/nobufs/nobufs/workers/targets"
+)
+
+// Options are the caller's side of one run.
+type Options struct {
+	// Out is the results root: the run goes to Out/<scenario>/<UTC time>/.
+	// Dir, when set, is the run directory itself (its parent must exist,
+	// it must not); a sweep places each repetition so.
+	Out, Dir string
+	// Now names the run directory under Out; zero means time.Now().
+	Now time.Time
+	// AllowTargets lists prefixes an external target may be in besides
+	// loopback (the --allow-target flag).
+	AllowTargets []netip.Prefix
+	// ToolVersion is recorded in the results.
+	ToolVersion string
+	// SampleEvery is the timeline interval; 0 means one second.
+	SampleEvery time.Duration
+	// HostState records the kernel's socket state in every sample
+	// (Linux), in the namespace the client runs in.
+	HostState bool
+	// Progress, when set, is called after each sample.
+	Progress func(workers.Progress)
+}
+
+// Placements is the table of places a run can be put, first match wins:
+// a lab cell when the scenario has a cell section, else this host. A new
+// placement (a VM, another machine) is one implementation of
+// workers.Placement and one line here.
+var Placements = []struct {
+	Name  string
+	Wants func(sc *scenarios.Scenario) bool
+	Place workers.Placement
+}{
+	{"cell", func(sc *scenarios.Scenario) bool { return sc.Cell != nil }, lab.Placement{}},
+	{"host", func(*scenarios.Scenario) bool { return true }, workers.Host{}},
+}
+
+// ErrRecord is returned (wrapped) when the results directory cannot be
+// made or the summary cannot be written: an environment error, not the
+// scenario's.
+var ErrRecord = errors.New("results")
+
+// Run runs sc and records it. It returns the summary and the run
+// directory; the summary is returned (and written) also for an
+// interrupted run. A summary that could not be written is returned with
+// an error wrapping ErrRecord.
+func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summary, string, error) {
+	// The prediction is made before the run opens anything, as doctor
+	// would, from the facts of the host (and the cell's sysctls).
+	src := doctor.Default()
+	src.Kmsg = nil
+	pred := doctor.Predict(sc, doctor.ReadHost(src))
+
+	var rec *record.Run
+	var err error
+	if o.Dir != "" {
+		rec, err = record.CreateDir(o.Dir, sc)
+	} else {
+		now := o.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		rec, err = record.Create(o.Out, sc.Name, sc, now)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrRecord, err)
+	}
+	defer rec.Close()
+
+	wopts := workers.Options{
+		Kinds:        kinds.Table,
+		Targets:      targets.Table,
+		Timeline:     rec.Timeline,
+		Progress:     o.Progress,
+		AllowTargets: o.AllowTargets,
+		ToolVersion:  o.ToolVersion,
+		SampleEvery:  o.SampleEvery,
+	}
+	if o.HostState {
+		wopts.HostState = hostState
+	}
+	sum, err := Place(sc).Run(ctx, sc, wopts)
+	if err != nil {
+		return nil, rec.Dir, err
+	}
+	sum.Prediction = &pred
+	if err := rec.WriteSummary(sum); err != nil {
+		return sum, rec.Dir, fmt.Errorf("%w: %w", ErrRecord, err)
+	}
+	return sum, rec.Dir, nil
+}
+
+// Place returns the placement of sc (see Placements).
+func Place(sc *scenarios.Scenario) workers.Placement {
+	for _, p := range Placements {
+		if p.Wants(sc) {
+			return p.Place
+		}
+	}
+	return workers.Host{}
+}
+
+// hostState opens a host-state sampler in the network namespace at netns
+// ("" for this process's own).
+func hostState(netns string) (func() any, func(), error) {
+	hs, err := hoststate.New(hoststate.Options{NetNS: netns})
+	if err != nil {
+		return nil, nil, err
+	}
+	return func() any { return hs.Sample() }, func() { hs.Close() }, nil
+}
+
+// Discard is a Progress that shows nothing; io.Discard's kin for callers
+// that want the type.
+var Discard io.Writer = io.Discard

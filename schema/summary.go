@@ -108,8 +108,8 @@ type TargetInfo struct {
 	// connections a vanish target reset.
 	BytesRead    uint64 `json:"bytes_read,omitempty"`
 	BytesWritten uint64 `json:"bytes_written,omitempty"`
-	Datagrams uint64 `json:"datagrams,omitempty"`
-	Vanished  uint64 `json:"vanished,omitempty"`
+	Datagrams    uint64 `json:"datagrams,omitempty"`
+	Vanished     uint64 `json:"vanished,omitempty"`
 }
 
 // OpCounts counts operations. Issued = OK + Failed + Aborted; Dropped

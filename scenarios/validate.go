@@ -63,50 +63,61 @@ const (
 	sec = float64(time.Second)
 )
 
-// Bounds holds the allowed range of every numeric field, by path. The
-// validator enforces them and docs/scenarios.md states them (a test checks).
+// Bounds holds the allowed range of every numeric field, by path, one
+// group per section. The validator enforces them and docs/scenarios.md
+// states them (a test checks).
 var Bounds = map[string]Bound{
-	"load.workers":                 {Min: 1, Max: 10000},
-	"load.rate":                    {Min: 0, Max: 1e6},
-	"load.stages[].duration":       {Min: ms, Max: 24 * 3600 * sec, Duration: true},
-	"load.stages[].target":         {Min: 0, Max: 1e6},
-	"socket.connect_timeout":       {Min: ms, Max: 600 * sec, Duration: true},
-	"socket.io_timeout":            {Min: ms, Max: 3600 * sec, Duration: true},
-	"socket.keepalive":             {Min: sec, Max: 7200 * sec, Duration: true, ZeroOK: true},
-	"socket.sndbuf":                {Min: 1024, Max: 64 << 20, ZeroOK: true},
-	"socket.rcvbuf":                {Min: 1024, Max: 64 << 20, ZeroOK: true},
-	"socket.linger":                {Min: -1, Max: 3600},
-	"socket.user_timeout":          {Min: ms, Max: 3600 * sec, Duration: true, ZeroOK: true},
-	"limits.nofile":                {Min: 16, Max: 1 << 20, ZeroOK: true},
-	"stop.duration":                {Min: ms, Max: 24 * 3600 * sec, Duration: true},
-	"stop.max_ops":                 {Min: 1, Max: 1e10},
-	"stop.after_failure":           {Min: 0, Max: 3600 * sec, Duration: true},
-	"expect.max_ttf":               {Min: 0, Max: 24 * 3600 * sec, Duration: true},
-	"expect.min_ttf":               {Min: 0, Max: 24 * 3600 * sec, Duration: true},
+	"load.workers":           {Min: 1, Max: 10000},
+	"load.rate":              {Min: 0, Max: 1e6},
+	"load.stages[].duration": {Min: ms, Max: 24 * 3600 * sec, Duration: true},
+	"load.stages[].target":   {Min: 0, Max: 1e6},
+
+	"socket.connect_timeout": {Min: ms, Max: 600 * sec, Duration: true},
+	"socket.io_timeout":      {Min: ms, Max: 3600 * sec, Duration: true},
+	"socket.keepalive":       {Min: sec, Max: 7200 * sec, Duration: true, ZeroOK: true},
+	"socket.sndbuf":          {Min: 1024, Max: 64 << 20, ZeroOK: true},
+	"socket.rcvbuf":          {Min: 1024, Max: 64 << 20, ZeroOK: true},
+	"socket.linger":          {Min: -1, Max: 3600},
+	"socket.user_timeout":    {Min: ms, Max: 3600 * sec, Duration: true, ZeroOK: true},
+
+	"limits.nofile": {Min: 16, Max: 1 << 20, ZeroOK: true},
+
+	"stop.duration":      {Min: ms, Max: 24 * 3600 * sec, Duration: true},
+	"stop.max_ops":       {Min: 1, Max: 1e10},
+	"stop.after_failure": {Min: 0, Max: 3600 * sec, Duration: true},
+
+	"expect.max_ttf": {Min: 0, Max: 24 * 3600 * sec, Duration: true},
+	"expect.min_ttf": {Min: 0, Max: 24 * 3600 * sec, Duration: true},
+
 	"port_exhaustion.exchange":     {Min: 0, Max: 65536},
 	"port_exhaustion.source_ports": {Min: 1, Max: 65535},
-	"churn.peers":                  {Min: 1, Max: 4096},
-	"churn.lifetime":               {Min: 0, Max: 3600 * sec, Duration: true},
-	"churn.gap":                    {Min: 0, Max: 3600 * sec, Duration: true},
-	"churn.send":                   {Min: 0, Max: 16 << 20},
-	"churn.reply":                  {Min: 0, Max: 16 << 20},
-	"churn.rst":                    {Min: 0, Max: 1},
-	"half_open.backlog":            {Min: 0, Max: 65535},
-	"half_open.max_pending":        {Min: 1, Max: 100000, ZeroOK: true},
-	"half_open.max_new_per_sec":    {Min: 0.01, Max: 1e6, ZeroOK: true},
-	"half_open.hold":               {Min: 0, Max: 24 * 3600 * sec, Duration: true},
-	"dead_peer.chunk":              {Min: 1, Max: 1 << 20},
-	"dead_peer.read_bytes":         {Min: 0, Max: 1 << 30},
-	"dead_peer.vanish_after":       {Min: 0, Max: 3600 * sec, Duration: true},
-	"dead_peer.redial_after":       {Min: 0, Max: 60 * sec, Duration: true},
-	"dead_peer.top":                {Min: 1, Max: 100},
-	"dead_peer.reaper.max_queued":  {Min: 1024, Max: 1 << 40, ZeroOK: true},
-	"dead_peer.reaper.every":       {Min: 10 * ms, Max: 10 * sec, Duration: true},
-	"udp_push.size":                {Min: 1, Max: 65507},
-	"cell.shaping.rate":            {Min: 8000, Max: 1e10},
-	"cell.shaping.burst":           {Min: 1000, Max: 64 << 20},
-	"cell.shaping.limit":           {Min: 1, Max: 64 << 20},
-	"cell.faults[].at":             {Min: 0, Max: 24 * 3600 * sec, Duration: true},
+
+	"churn.peers":    {Min: 1, Max: 4096},
+	"churn.lifetime": {Min: 0, Max: 3600 * sec, Duration: true},
+	"churn.gap":      {Min: 0, Max: 3600 * sec, Duration: true},
+	"churn.send":     {Min: 0, Max: 16 << 20},
+	"churn.reply":    {Min: 0, Max: 16 << 20},
+	"churn.rst":      {Min: 0, Max: 1},
+
+	"half_open.backlog":         {Min: 0, Max: 65535},
+	"half_open.max_pending":     {Min: 1, Max: 100000, ZeroOK: true},
+	"half_open.max_new_per_sec": {Min: 0.01, Max: 1e6, ZeroOK: true},
+	"half_open.hold":            {Min: 0, Max: 24 * 3600 * sec, Duration: true},
+
+	"dead_peer.chunk":             {Min: 1, Max: 1 << 20},
+	"dead_peer.read_bytes":        {Min: 0, Max: 1 << 30},
+	"dead_peer.vanish_after":      {Min: 0, Max: 3600 * sec, Duration: true},
+	"dead_peer.redial_after":      {Min: 0, Max: 60 * sec, Duration: true},
+	"dead_peer.top":               {Min: 1, Max: 100},
+	"dead_peer.reaper.max_queued": {Min: 1024, Max: 1 << 40, ZeroOK: true},
+	"dead_peer.reaper.every":      {Min: 10 * ms, Max: 10 * sec, Duration: true},
+
+	"udp_push.size": {Min: 1, Max: 65507},
+
+	"cell.shaping.rate":  {Min: 8000, Max: 1e10},
+	"cell.shaping.burst": {Min: 1000, Max: 64 << 20},
+	"cell.shaping.limit": {Min: 1, Max: 64 << 20},
+	"cell.faults[].at":   {Min: 0, Max: 24 * 3600 * sec, Duration: true},
 }
 
 // Enums holds the allowed values of every field that takes one of a set of

@@ -19,4 +19,6 @@ type SockInfo struct {
 	SndWnd uint32
 	// State is the TCP state.
 	State string
+	// Unread is SIOCINQ: bytes received and not read yet.
+	Unread int64
 }

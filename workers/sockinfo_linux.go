@@ -9,8 +9,9 @@ import (
 // SockInfoSupported: SIOCOUTQ and TCP_INFO are read per socket on Linux.
 const SockInfoSupported = true
 
-// SockQueue reads what a TCP socket still holds for sending: SIOCOUTQ
-// (bytes not yet acknowledged, sent or not) and TCP_INFO.
+// SockQueue reads what a TCP socket holds: for sending SIOCOUTQ
+// (bytes not yet acknowledged, sent or not) and TCP_INFO, received and
+// unread SIOCINQ.
 func SockQueue(fd uintptr) (SockInfo, error) {
 	q, err := unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
 	if err != nil {
@@ -20,7 +21,11 @@ func SockQueue(fd uintptr) (SockInfo, error) {
 	if err != nil {
 		return SockInfo{}, os.NewSyscallError("getsockopt", err)
 	}
-	return SockInfo{Queued: int64(q), Unacked: ti.Unacked, NotSent: ti.Notsent_bytes, SndWnd: ti.Snd_wnd, State: tcpStateName(ti.State)}, nil
+	in, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+	if err != nil {
+		return SockInfo{}, os.NewSyscallError("ioctl", err)
+	}
+	return SockInfo{Queued: int64(q), Unacked: ti.Unacked, NotSent: ti.Notsent_bytes, SndWnd: ti.Snd_wnd, State: tcpStateName(ti.State), Unread: int64(in)}, nil
 }
 
 // tcpStates are the Linux TCP states (include/net/tcp_states.h).

@@ -58,20 +58,8 @@ func Text(w io.Writer, s *schema.Summary) error {
 		}
 	}
 	fmt.Fprintf(tw, "peak open\t%d connections\n", s.PeakOpen)
-	if p := s.PortExhaustion; p != nil {
-		rng := "system range"
-		if p.RangeSize > 0 {
-			rng = fmt.Sprintf("%d-%d (%d ports)", p.Low, p.High, p.RangeSize)
-		}
-		before := "no failure"
-		if p.ConnectsBeforeFailure != nil {
-			before = fmt.Sprintf("%d connects before failure", *p.ConnectsBeforeFailure)
-		}
-		fmt.Fprintf(tw, "source ports\t%s via %s: %s", rng, p.Method, before)
-		if p.RecoveredAtSec != nil {
-			fmt.Fprintf(tw, ", connects succeeded again at %s", secs(*p.RecoveredAtSec))
-		}
-		fmt.Fprintln(tw)
+	for _, section := range sectionText {
+		section(tw, s)
 	}
 	if p := s.Prediction; p != nil {
 		if p.Resource == "none" || p.Resource == "unknown" {
@@ -79,41 +67,6 @@ func Text(w io.Writer, s *schema.Summary) error {
 		} else {
 			fmt.Fprintf(tw, "predicted\t%s (%s) %s\n", p.Resource, p.Class, p.Detail)
 		}
-	}
-	if c := s.Churn; c != nil {
-		fmt.Fprintf(tw, "churn\t%d connects (%.1f/s) to %d peers %s-%s; closed %d by FIN, %d by RST; %d bursts; mean lifetime %s\n",
-			c.Connects, c.ConnectsPerSec, c.Peers, c.FirstPeer, c.LastPeer, c.ClosedFIN, c.ClosedRST, c.Bursts, secs(c.MeanLifetimeSec))
-		if g := c.SteadyOpen; g != nil {
-			fmt.Fprintf(tw, "steady open\tmean %.1f, min %d, max %d (%s, second half of the run)\n", g.Mean, g.Min, g.Max, plural(g.Samples, "sample"))
-		}
-		fmt.Fprintf(tw, "bytes\tout %d, in %d\n", s.BytesOut, s.BytesIn)
-	}
-	if h := s.HalfOpen; h != nil {
-		fmt.Fprintf(tw, "half-open\t%d connects started (%.1f/s), %d completed; pending peak %d, held peak %d", h.Started, h.StartsPerSec, h.Completed, h.PendingPeak, h.HeldPeak)
-		if h.AcceptQueue != nil && h.AcceptBacklog != nil {
-			fmt.Fprintf(tw, "; target accept queue %d (backlog %d)", *h.AcceptQueue, *h.AcceptBacklog)
-		}
-		fmt.Fprintln(tw)
-		if g := h.PendingPlateau; g != nil {
-			fmt.Fprintf(tw, "pending plateau\tmean %.1f, min %d, max %d (%s, second half of the run)\n", g.Mean, g.Min, g.Max, plural(g.Samples, "sample"))
-		}
-		for i, o := range h.Outcomes {
-			label := ""
-			if i == 0 {
-				label = "connect outcomes"
-			}
-			fmt.Fprintf(tw, "%s\t%s: %d, after %s (min %s, max %s)\n", label, o.Class, o.Count, secs(o.MeanSec), secs(o.MinSec), secs(o.MaxSec))
-		}
-	}
-	if d := s.DeadPeer; d != nil {
-		deadPeerText(tw, s, d)
-	}
-	if u := s.UDPPush; u != nil {
-		fmt.Fprintf(tw, "datagrams\t%d sent of %d bytes, %d ENOBUFS, IP_RECVERR %s", u.Sent, u.Size, u.ENOBUFS, onOff(u.RecvErr))
-		if s.Target.Datagrams > 0 {
-			fmt.Fprintf(tw, "; the sink received %d", s.Target.Datagrams)
-		}
-		fmt.Fprintln(tw)
 	}
 	for _, u := range s.Unmet {
 		fmt.Fprintf(tw, "unmet\t%s\n", u)
@@ -151,31 +104,15 @@ func secs(s float64) string {
 
 func us(v int64) string { return (time.Duration(v) * time.Microsecond).String() }
 
-// deadPeerText writes the dead-peer lines: blocked writes, the total
-// queued, the sockets holding the most, and what the reaper did.
-func deadPeerText(tw io.Writer, s *schema.Summary, d *schema.DeadPeerReport) {
-	bufs := "kernel default"
-	if s.Socket.EffectiveSndBuf > 0 {
-		bufs = fmt.Sprintf("SO_SNDBUF %d, SO_RCVBUF %d (effective)", s.Socket.EffectiveSndBuf, s.Socket.EffectiveRcvBuf)
-	}
-	fmt.Fprintf(tw, "dead peer\t%d connections, %d blocked writes; %s\n", d.Connections, d.BlockedWrites, bufs)
-	if !d.Diagnostics {
-		fmt.Fprintf(tw, "queued\tper-socket send queues are not readable on this OS\n")
-		return
-	}
-	fmt.Fprintf(tw, "queued\tpeak %d bytes in all send queues at %s, mean %d over %d measurements\n",
-		d.PeakQueuedTotal, secs(d.PeakQueuedAtSec), d.MeanQueuedTotal, d.Measurements)
-	for i, t := range d.Top {
-		label := ""
-		if i == 0 {
-			label = "top sockets"
-		}
-		fmt.Fprintf(tw, "%s\t%s -> %s: queued %d, unacked %d, notsent %d, snd_wnd %d, %s (%s)\n",
-			label, t.Local, t.Remote, t.Queued, t.Unacked, t.NotSent, t.SndWnd, t.State, t.End)
-	}
-	if r := d.Reaper; r != nil {
-		fmt.Fprintf(tw, "reaper\tbound %d bytes: %d sockets reaped, %d bytes freed\n", r.MaxQueued, r.Reaped, r.FreedBytes)
-	}
+// sectionText is the table of per-kind lines of the text summary: each
+// writes the lines of its kind's section and nothing when the summary has
+// none. A new kind adds its writer in a file of its own and one line here.
+var sectionText = []func(tw io.Writer, s *schema.Summary){
+	portText,
+	churnText,
+	halfOpenText,
+	deadPeerSectionText,
+	udpText,
 }
 
 func onOff(b bool) string {

@@ -1,0 +1,22 @@
+package report
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/nobufs/nobufs/schema"
+)
+
+// churnText writes the churn lines.
+func churnText(tw io.Writer, s *schema.Summary) {
+	c := s.Churn
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(tw, "churn\t%d connects (%.1f/s) to %d peers %s-%s; closed %d by FIN, %d by RST; %d bursts; mean lifetime %s\n",
+		c.Connects, c.ConnectsPerSec, c.Peers, c.FirstPeer, c.LastPeer, c.ClosedFIN, c.ClosedRST, c.Bursts, secs(c.MeanLifetimeSec))
+	if g := c.SteadyOpen; g != nil {
+		fmt.Fprintf(tw, "steady open\tmean %.1f, min %d, max %d (%s, second half of the run)\n", g.Mean, g.Min, g.Max, plural(g.Samples, "sample"))
+	}
+	fmt.Fprintf(tw, "bytes\tout %d, in %d\n", s.BytesOut, s.BytesIn)
+}

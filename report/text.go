@@ -113,6 +113,7 @@ var sectionText = []func(tw io.Writer, s *schema.Summary){
 	halfOpenText,
 	deadPeerSectionText,
 	udpText,
+	slowReaderText,
 }
 
 func onOff(b bool) string {

@@ -36,6 +36,7 @@ var KindSpecs = []KindSpec{
 	halfOpenSpec,
 	deadPeerSpec,
 	udpPushSpec,
+	slowReaderSpec,
 }
 
 // Kinds lists every scenario kind, in documentation order.
@@ -72,6 +73,9 @@ type TargetOptions struct {
 	// VanishAfter is how long a vanish target keeps a connection before it
 	// resets it.
 	VanishAfter Duration
+	// SendTimeout is how long a streamer lets a write block before it
+	// gives up on the client.
+	SendTimeout Duration
 }
 
 // sectionSet reports whether s has the section of kind k set.

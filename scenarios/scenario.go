@@ -47,7 +47,7 @@ const (
 )
 
 // TargetModes lists every built-in target mode, in documentation order.
-var TargetModes = []string{TargetAcceptClose, TargetSink, TargetEcho, TargetChurnPeer, TargetNeverAccept, TargetNonReader, TargetVanish, TargetUDPSink}
+var TargetModes = []string{TargetAcceptClose, TargetSink, TargetEcho, TargetChurnPeer, TargetNeverAccept, TargetNonReader, TargetVanish, TargetUDPSink, TargetStreamer}
 
 // Load models.
 const (
@@ -118,6 +118,8 @@ type Scenario struct {
 	DeadPeer *DeadPeer `yaml:"dead_peer,omitempty" json:"dead_peer,omitempty"`
 	// UDPPush holds the settings of kind udp-push.
 	UDPPush *UDPPush `yaml:"udp_push,omitempty" json:"udp_push,omitempty"`
+	// SlowReader holds the settings of kind slow-reader.
+	SlowReader *SlowReader `yaml:"slow_reader,omitempty" json:"slow_reader,omitempty"`
 }
 
 // Target says what the load is sent to: a built-in target started for the

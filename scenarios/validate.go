@@ -114,6 +114,11 @@ var Bounds = map[string]Bound{
 
 	"udp_push.size": {Min: 1, Max: 65507},
 
+	"slow_reader.read_bytes":          {Min: 0, Max: 1 << 20},
+	"slow_reader.read_every":          {Min: ms, Max: 3600 * sec, Duration: true},
+	"slow_reader.redial_after":        {Min: 0, Max: 60 * sec, Duration: true},
+	"slow_reader.server_send_timeout": {Min: 10 * ms, Max: 3600 * sec, Duration: true, ZeroOK: true},
+
 	"cell.shaping.rate":  {Min: 8000, Max: 1e10},
 	"cell.shaping.burst": {Min: 1000, Max: 64 << 20},
 	"cell.shaping.limit": {Min: 1, Max: 64 << 20},

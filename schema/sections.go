@@ -15,4 +15,6 @@ type Sections struct {
 	DeadPeer *DeadPeerReport `json:"dead_peer,omitempty"`
 	// UDPPush is kind udp-push's section.
 	UDPPush *UDPReport `json:"udp_push,omitempty"`
+	// SlowReader is kind slow-reader's section.
+	SlowReader *SlowReaderReport `json:"slow_reader,omitempty"`
 }

@@ -21,6 +21,7 @@ func newTargetCmd(st *state) *cobra.Command {
 		every        time.Duration
 		opts         scenarios.TargetOptions
 		vanishAfter  time.Duration
+		sendTimeout  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "target",
@@ -39,14 +40,17 @@ prints how many connections wait in its accept queue.
 
 A non-reader reads --read-bytes of each connection, then stops reading; a
 vanish target resets each connection --vanish-after accepting it. Killing a
-non-reader's process (by PID) makes its peers see ECONNRESET, then EPIPE.`,
+non-reader's process (by PID) makes its peers see ECONNRESET, then EPIPE.
+A streamer writes to each client as fast as its window lets it and resets a
+client whose write stays blocked --send-timeout (0: never).`,
 		Example: `  nobufs target --mode sink --listen 127.0.0.1:9000
   nobufs target --mode accept-close --listen 127.0.0.1:0 --quiet
   nobufs target --mode churn-peer --listen 127.42.0.1:42000 --peers 32
   nobufs target --mode never-accept --listen 127.42.0.1:42001 --backlog 1
   nobufs target --mode non-reader --read-bytes 4096 --listen 127.0.0.1:9000
   nobufs target --mode vanish --vanish-after 2s --listen 127.0.0.1:9000
-  nobufs target --mode udp-sink --listen 127.0.0.1:9000`,
+  nobufs target --mode udp-sink --listen 127.0.0.1:9000
+  nobufs target --mode streamer --send-timeout 2s --listen 127.0.0.1:9000`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if !slices.Contains(scenarios.TargetModes, mode) {
@@ -70,7 +74,10 @@ non-reader's process (by PID) makes its peers see ECONNRESET, then EPIPE.`,
 			if opts.ReadBytes < 0 || vanishAfter < 0 {
 				return usageError("--read-bytes and --vanish-after must not be negative")
 			}
-			opts.VanishAfter = scenarios.Duration(vanishAfter)
+			if sendTimeout < 0 {
+				return usageError("--send-timeout must not be negative")
+			}
+			opts.VanishAfter, opts.SendTimeout = scenarios.Duration(vanishAfter), scenarios.Duration(sendTimeout)
 			t, err := targets.Listen(mode, listen, opts)
 			if err != nil {
 				return &exitError{code: exitInternal, err: fmt.Errorf("listen: %w", err)}
@@ -128,6 +135,7 @@ non-reader's process (by PID) makes its peers see ECONNRESET, then EPIPE.`,
 	cmd.Flags().IntVar(&opts.Backlog, "backlog", 1, "never-accept: listen backlog")
 	cmd.Flags().Int64Var(&opts.ReadBytes, "read-bytes", 0, "non-reader: bytes read from each connection before it stops reading")
 	cmd.Flags().DurationVar(&vanishAfter, "vanish-after", time.Second, "vanish: how long after accepting a connection it is reset")
+	cmd.Flags().DurationVar(&sendTimeout, "send-timeout", 2*time.Second, "streamer: reset a client whose write stayed blocked this long (0: never)")
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions(scenarios.TargetModes, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

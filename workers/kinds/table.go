@@ -15,4 +15,5 @@ var Table = map[string]workers.NewKind{
 	scenarios.KindHalfOpen:       newHalfOpen,
 	scenarios.KindDeadPeer:       newDeadPeer,
 	scenarios.KindUDPPush:        newUDPPush,
+	scenarios.KindSlowReader:     newSlowReader,
 }

@@ -22,6 +22,7 @@ var Table = map[string]workers.NewTarget{
 	scenarios.TargetNonReader:   newNonReader,
 	scenarios.TargetVanish:      newVanish,
 	scenarios.TargetUDPSink:     newUDPSink,
+	scenarios.TargetStreamer:    newStreamer,
 }
 
 // Start starts a target of the given mode listening on listen, which must

@@ -103,18 +103,8 @@ func JonckheereTerpstra(groups [][]float64, alt Alternative) (JTResult, error) {
 		r.Variance += c * tc / (8 * nn * (nn - 1))
 	}
 	if len(ties) == 0 && len(pooled) <= jtExactLimit {
-		r.Method = Exact
-		d := jtDist(groups)
-		k := int(r.J)
+		r.Method, r.P = Exact, jtDist(groups).p(int(r.J), alt)
 		r.Z = (r.J - r.Mean) / math.Sqrt(r.Variance)
-		switch alt {
-		case Greater:
-			r.P = d.sf(k)
-		case Less:
-			r.P = d.cdf(k)
-		default:
-			r.P = math.Min(1, 2*math.Min(d.sf(k), d.cdf(k)))
-		}
 		return r, nil
 	}
 	if !(r.Variance > 0) {

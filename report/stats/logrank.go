@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -36,7 +37,9 @@ type LogRankResult struct {
 // the hypergeometric variance, as R's survdiff (rho = 0). The statistic
 // uses the Moore–Penrose inverse of V, so it needs no reference group. It
 // returns ErrNoEvents when no group has a failure, and ErrNoTest when
-// fewer than two groups have anybody at risk when failures happen.
+// fewer than two groups have anybody at risk when failures happen; with
+// those two errors the result still holds N, Observed and Expected, so a
+// report can say what it saw ("0 of 5 runs failed").
 func LogRank(groups []Sample) (LogRankResult, error) {
 	if len(groups) < 2 {
 		return LogRankResult{}, fmt.Errorf("log-rank needs at least 2 groups, got %d: %w", len(groups), ErrBadArgument)
@@ -70,14 +73,7 @@ func LogRank(groups []Sample) (LogRankResult, error) {
 			all = append(all, obs{t, g, s.Failed[i]})
 		}
 	}
-	slices.SortFunc(all, func(a, b obs) int {
-		if a.t < b.t {
-			return -1
-		} else if a.t > b.t {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(all, func(a, b obs) int { return cmp.Compare(a.t, b.t) })
 	died := make([]float64, k)
 	left := make([]float64, k)
 	for i := 0; i < len(all); {

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -53,21 +54,7 @@ func MannWhitney(x, y []float64, alt Alternative) (MannWhitneyResult, error) {
 	u, ties := mannWhitneyU(x, y)
 	r := MannWhitneyResult{U: u, N: n, M: m, Alternative: alt}
 	if len(ties) == 0 && n < exactLimit && m < exactLimit {
-		r.Method = Exact
-		d := mwDist(n, m)
-		k := int(u)
-		switch alt {
-		case Greater:
-			r.P = d.sf(k)
-		case Less:
-			r.P = d.cdf(k)
-		default:
-			if u > float64(n*m)/2 {
-				r.P = math.Min(1, 2*d.sf(k))
-			} else {
-				r.P = math.Min(1, 2*d.cdf(k))
-			}
-		}
+		r.Method, r.P = Exact, mwDist(n, m).p(int(u), alt)
 		return r, nil
 	}
 	sigma := mwSigma(n, m, ties)
@@ -84,18 +71,11 @@ func MannWhitney(x, y []float64, alt Alternative) (MannWhitneyResult, error) {
 // centred value is d, with standard deviation sigma, moved by cc towards
 // the mean (the continuity correction), as R's wilcox.test does.
 func normalP(d, sigma float64, alt Alternative, cc float64) (z, p float64) {
-	var corr float64
-	switch alt {
-	case Greater:
-		corr = cc
-	case Less:
+	corr := cc
+	if alt == Less || alt == TwoSided && d < 0 {
 		corr = -cc
-	default:
-		if d > 0 {
-			corr = cc
-		} else if d < 0 {
-			corr = -cc
-		}
+	} else if alt == TwoSided && d == 0 {
+		corr = 0
 	}
 	z = (d - corr) / sigma
 	switch alt {
@@ -231,14 +211,7 @@ func mannWhitneyU(x, y []float64) (u float64, ties []int) {
 	for _, v := range y {
 		all = append(all, obs{v, true})
 	}
-	slices.SortFunc(all, func(a, b obs) int {
-		if a.v < b.v {
-			return -1
-		} else if a.v > b.v {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(all, func(a, b obs) int { return cmp.Compare(a.v, b.v) })
 	var rankSumY float64
 	for i := 0; i < len(all); {
 		j := i
@@ -308,6 +281,18 @@ func (d dist) sf(k int) float64 {
 	return math.Min(1, s/d.total)
 }
 
+// p is the exact p-value of the observed k for alt; two-sided, twice the
+// smaller tail capped at 1 (the distributions here are symmetric).
+func (d dist) p(k int, alt Alternative) float64 {
+	switch alt {
+	case Greater:
+		return d.sf(k)
+	case Less:
+		return d.cdf(k)
+	}
+	return math.Min(1, 2*math.Min(d.sf(k), d.cdf(k)))
+}
+
 // quantile is the smallest k with P(X ≤ k) ≥ p (R's qwilcox).
 func (d dist) quantile(p float64) int {
 	var s float64
@@ -324,29 +309,31 @@ func (d dist) quantile(p float64) int {
 // ties. c(i, j, u), the number of arrangements of i x's and j y's with
 // U = u, obeys c(i, j, u) = c(i−1, j, u) + c(i, j−1, u−i): the largest
 // value is an x (beaten by no y) or a y (beating all i x's). Only sums of
-// non-negative counts, so the tails keep full precision; O(n²m²) time.
+// non-negative counts, so the tails keep full precision; O(n²m²) time,
+// O(n²m) memory.
 func mwDist(n, m int) dist {
 	if n > m { // the distribution is symmetric in (n, m); loop over the shorter
 		n, m = m, n
 	}
-	prev := make([][]float64, n+1) // prev[i] = c(i, j−1, ·)
+	prev := make([][]float64, n+1) // prev[i] = c(i, j−1, ·), cur[i] = c(i, j, ·)
+	cur := make([][]float64, n+1)
 	for i := range prev {
-		prev[i] = []float64{1}
+		prev[i] = make([]float64, i*m+1)
+		cur[i] = make([]float64, i*m+1)
+		prev[i][0], cur[i][0] = 1, 1 // c(i, 0, ·) = c(0, j, ·) = {1}
 	}
 	for j := 1; j <= m; j++ {
-		cur := make([][]float64, n+1)
-		cur[0] = []float64{1}
 		for i := 1; i <= n; i++ {
-			c := make([]float64, i*j+1)
-			for u, v := range cur[i-1] {
+			c := cur[i][:i*j+1]
+			clear(c)
+			for u, v := range cur[i-1][:(i-1)*j+1] {
 				c[u] += v
 			}
-			for u, v := range prev[i] {
+			for u, v := range prev[i][:i*(j-1)+1] {
 				c[u+i] += v
 			}
-			cur[i] = c
 		}
-		prev = cur
+		prev, cur = cur, prev
 	}
 	return newDist(prev[n])
 }

@@ -276,3 +276,18 @@ func TestHodgesLehmannEdges(t *testing.T) {
 		t.Errorf("shift 100.5: got %+v, want estimate 100.5 inside the interval, coverage ≥ 0.95", got)
 	}
 }
+
+// BenchmarkMannWhitneyExact49: the largest exact test (49 vs 49, no ties).
+func BenchmarkMannWhitneyExact49(b *testing.B) {
+	x := make([]float64, 49)
+	y := make([]float64, 49)
+	for i := range x {
+		x[i], y[i] = float64(2*i), float64(2*i+1)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := MannWhitney(x, y, TwoSided); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

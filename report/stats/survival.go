@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -108,22 +109,19 @@ func sortedIndex(t []float64) []int {
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		if t[a] < t[b] {
-			return -1
-		} else if t[a] > t[b] {
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(t[a], t[b]) })
 	return idx
 }
 
 // At returns S(t): 1 before the first event, then right-continuous steps
 // (at an event time, the value just after it). Past the last observation
 // it holds the last value; beyond a last censored run S is not estimable
-// and that value is only a lower bound of what the data support.
+// and that value is only a lower bound of what the data support. S(NaN)
+// is NaN.
 func (k *KaplanMeier) At(t float64) float64 {
+	if math.IsNaN(t) {
+		return math.NaN()
+	}
 	i := k.stepAt(t)
 	if i < 0 {
 		return 1

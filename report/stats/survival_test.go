@@ -166,6 +166,9 @@ func TestKaplanMeierTable(t *testing.T) {
 		{-1, 1}, {0, 1}, {5.99, 1}, {6, 0.857142857}, {6.5, 0.857142857}, {9, 0.806722689},
 		{23, 0.448179272}, {30, 0.448179272}, {1000, 0.448179272},
 	}
+	if got := km.At(math.NaN()); !math.IsNaN(got) {
+		t.Errorf("S(NaN) = %v, want NaN", got)
+	}
 	for _, a := range at {
 		if got := km.At(a.t); !near(got, a.want, 1e-8) {
 			t.Errorf("S(%v) = %v, want %v", a.t, got, a.want)

@@ -21,8 +21,9 @@
 //   - Decide turns a test into a Verdict (Better, Worse, NoChange,
 //     TooFewSamples).
 //
-// Every function is checked against published worked examples (R output on
-// documented data sets, textbook examples); the tests name their sources.
+// The tests check every statistic against published worked examples (R
+// output on documented data sets, textbook examples) and name their
+// sources; LTTB and Decide are checked by their properties.
 package stats
 
 import (

@@ -41,7 +41,7 @@ type JTResult struct {
 // convolution of the Mann–Whitney distributions for sizes
 // (n1, n2), (n1+n2, n3), …. Otherwise P is from the normal approximation
 // with the tie-corrected variance of Hollander & Wolfe (Nonparametric
-// Statistical Methods, 2nd ed., eq. 6.19), without continuity correction.
+// Statistical Methods, 2nd ed., ch. 6), without continuity correction.
 func JonckheereTerpstra(groups [][]float64, alt Alternative) (JTResult, error) {
 	if len(groups) < 2 {
 		return JTResult{}, fmt.Errorf("jonckheere-terpstra needs at least 2 groups, got %d: %w", len(groups), ErrBadArgument)

@@ -6,12 +6,13 @@ import (
 )
 
 // LTTB downsamples the series (x[i], y[i]) to at most n points with
-// Largest-Triangle-Three-Buckets (Steinarsson 2013, "Downsampling Time
-// Series for Visual Representation", ch. 4): the first and last points are
-// kept, the others are split into n−2 buckets of (almost) equal count, and
-// each bucket keeps the point that makes the largest triangle with the
-// point kept in the previous bucket and the average of the next bucket,
-// so spikes and dips survive where averaging would flatten them.
+// Largest-Triangle-Three-Buckets (S. Steinarsson, "Downsampling Time
+// Series for Visual Representation", University of Iceland, 2013): the
+// first and last points are kept, the others are split into n−2 buckets
+// of (almost) equal count, and each bucket keeps the point that makes the
+// largest triangle with the point kept in the previous bucket and the
+// average of the next bucket, so spikes and dips survive where averaging
+// would flatten them.
 //
 // It returns the indices of the kept points, increasing; with n ≥ len(x)
 // that is every index. x must be non-decreasing (a timeline) and every

@@ -14,6 +14,9 @@ import (
 // ties, as R's wilcox.test does.
 const exactLimit = 50
 
+// maxPairs bounds HodgesLehmann's N·M differences (80 MB of float64).
+const maxPairs = 10_000_000
+
 // MannWhitneyResult is the outcome of a Mann–Whitney (Wilcoxon rank-sum)
 // test of y (new) against x (base).
 type MannWhitneyResult struct {
@@ -127,14 +130,15 @@ type Shift struct {
 // HodgesLehmann estimates the location shift of y against x as the median
 // of all differences y_j − x_i, with a confidence interval at level
 // (e.g. 0.95) from the Mann–Whitney critical values (Hollander & Wolfe,
-// Nonparametric Statistical Methods, §4.3): with C the smallest u such
+// Nonparametric Statistical Methods, ch. 4): with C the smallest u such
 // that P(U ≤ u) ≥ (1−level)/2 (at least 1), the interval is
 // [D(C), D(N·M+1−C)] of the sorted differences D. C comes from the exact
 // null distribution when MannWhitney would use it, else from the normal
 // approximation C = round(N·M/2 − z·σ) with the tie-corrected σ. The exact
 // interval matches R's wilcox.test(y, x, conf.int = TRUE); R's asymptotic
 // interval inverts the test numerically instead and differs slightly.
-// Memory and time grow with N·M.
+// Memory and time grow with N·M: more than 10 million pairs (it is meant
+// for one value per run, not per request) is ErrBadArgument.
 func HodgesLehmann(x, y []float64, level float64) (Shift, error) {
 	if err := checkTwoSamples(x, y); err != nil {
 		return Shift{}, err
@@ -144,6 +148,9 @@ func HodgesLehmann(x, y []float64, level float64) (Shift, error) {
 	}
 	n, m := len(x), len(y)
 	nm := n * m
+	if nm > maxPairs {
+		return Shift{}, fmt.Errorf("hodges-lehmann: %d×%d pairs > %d: %w", n, m, maxPairs, ErrBadArgument)
+	}
 	d := make([]float64, 0, nm)
 	for _, xi := range x {
 		for _, yj := range y {

@@ -240,6 +240,9 @@ func TestHodgesLehmannPublished(t *testing.T) {
 }
 
 func TestHodgesLehmannEdges(t *testing.T) {
+	if _, err := HodgesLehmann(make([]float64, 4000), make([]float64, 3000), 0.95); !errors.Is(err, ErrBadArgument) {
+		t.Errorf("12 million pairs: got error %v, want ErrBadArgument", err)
+	}
 	for _, level := range []float64{0, 1, -0.5, 1.5, math.NaN()} {
 		if _, err := HodgesLehmann([]float64{1}, []float64{2}, level); !errors.Is(err, ErrBadArgument) {
 			t.Errorf("level %v: got error %v, want ErrBadArgument", level, err)

@@ -135,8 +135,10 @@ func (k *churnKind) Op(ctx context.Context, w *workers.Worker, op uint64) {
 }
 
 // live exchanges bursts until end: one at once, then one after each drawn
-// gap that still ends before end. It reports false when a burst failed
-// (recorded on w); the run stopping is not a failure.
+// gap that still ends before end. It reports whether the connection lived
+// its whole life: false when a burst failed (recorded on w) and when the
+// run stopped first (neither a failure nor a success: the operation is
+// counted as aborted).
 func (k *churnKind) live(ctx context.Context, w *workers.Worker, op uint64, c net.Conn, r *rand.Rand, end time.Time) bool {
 	if err := workers.AfterConnect(c, k.sc.Socket); err != nil {
 		w.Fail(ctx, op, errclass.PhaseSetsockopt, err)
@@ -166,11 +168,14 @@ func (k *churnKind) live(ctx context.Context, w *workers.Worker, op uint64, c ne
 			timer.Reset(wait)
 			select {
 			case <-ctx.Done():
-				return true
+				return false
 			case <-timer.C:
 			}
 		}
-		if last || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		if last {
 			return true
 		}
 	}

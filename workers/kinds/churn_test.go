@@ -141,3 +141,26 @@ func TestP2PChurnFDLimit(t *testing.T) {
 		t.Errorf("churn report %+v, want at least 10 connects before EMFILE", c)
 	}
 }
+
+// TestChurnStopIsNotSuccess: connections still alive when the run stops
+// are aborted, not ok — before, the stop ended every live connection's
+// "life" at once and counted a burst of successes in the last
+// milliseconds.
+func TestChurnStopIsNotSuccess(t *testing.T) {
+	testkit.NeedLoopback8(t)
+	sum, samples := runShipped(t, "p2p-churn.yaml", func(sc *scenarios.Scenario) {
+		sc.Stop.Duration = scenarios.Duration(1500 * time.Millisecond)
+	})
+	if sum.Ops.Aborted == 0 {
+		t.Errorf("aborted = 0 with ~90 connections open at the stop (ops %+v)", sum.Ops)
+	}
+	if got := sum.Ops.OK + sum.Ops.Failed + sum.Ops.Aborted; got != sum.Ops.Issued {
+		t.Errorf("ok+failed+aborted = %d, issued %d", got, sum.Ops.Issued)
+	}
+	// The engine's last sample is taken after the workers stopped: the
+	// stop itself must not show up there as a burst of successes.
+	last := samples[len(samples)-1]
+	if last.OK > 10 {
+		t.Errorf("last sample (%.3fs) counts %d ok: the stop was counted as success", last.Elapsed, last.OK)
+	}
+}

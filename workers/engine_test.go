@@ -241,3 +241,29 @@ stop: {duration: 10s}
 		t.Errorf("aborted = %d, want 0: the end of the stages lets operations finish", sum.Ops.Aborted)
 	}
 }
+
+// TestRunPeakOpenBetweenSamples: the most connections open at once is
+// tracked on every connect, not read off the samples: a run that ends
+// within its first interval still reports it (issue 9 item 2: the demo said
+// "peak open 0").
+func TestRunPeakOpenBetweenSamples(t *testing.T) {
+	sc := parseScenario(t, `
+name: peak
+kind: port-exhaustion
+load: {workers: 4}
+stop: {max_ops: 400}
+`)
+	sum, lines := runScenario(t, context.Background(), sc, Options{SampleEvery: time.Hour})
+	if sum.PeakOpen < 1 || sum.PeakOpen > 4 {
+		t.Errorf("peak open = %d, want 1–4 (4 workers, one connection each at a time)", sum.PeakOpen)
+	}
+	var peak float64
+	for _, l := range lines {
+		if l["type"] == "sample" {
+			peak = max(peak, l["peak_open"].(float64))
+		}
+	}
+	if int64(peak) != sum.PeakOpen {
+		t.Errorf("samples' peak_open %v, summary %d", peak, sum.PeakOpen)
+	}
+}

@@ -28,12 +28,16 @@ import (
 // `ip netns` does, so `ip netns list` shows them.
 const netnsDir = "/run/netns"
 
+// vethTxQLen is the tx queue length of a cell's veth ends: the kernel's
+// default for a veth.
+const vethTxQLen = 1000
+
 // seq numbers the cells of this process.
 var seq atomic.Uint64
 
 // Cell is a live lab cell. Close removes it.
 type Cell struct {
-	// Name is the cell's run-unique prefix, nb-<pid>-<n>.
+	// Name is the cell's run-unique prefix, nb-<token>-<n>.
 	Name string
 	// ClientNS and TargetNS name the namespaces (ip netns list shows them).
 	ClientNS, TargetNS string
@@ -50,6 +54,7 @@ type Cell struct {
 	setup        time.Duration
 	teardown     time.Duration
 	closed       bool
+	locked       bool // holds a count on the owner lock (holdLock)
 }
 
 // New builds a cell from a scenario's cell section: two namespaces, the
@@ -60,19 +65,23 @@ func New(cfg *scenarios.Cell) (c *Cell, err error) {
 	if err := checkCapable(); err != nil {
 		return nil, err
 	}
+	if err := holdLock(); err != nil {
+		return nil, fmt.Errorf("lab cells: %w", err)
+	}
 	n := seq.Add(1) - 1
-	pid := os.Getpid()
-	name := fmt.Sprintf("nb-%d-%d", pid, n)
+	tok := RunToken()
+	name := fmt.Sprintf("nb-%s-%d", tok, n)
 	c = &Cell{
 		Name:       name,
 		ClientNS:   name + "-c",
 		TargetNS:   name + "-t",
-		ClientIf:   fmt.Sprintf("nb%d-%dc", pid, n%10000),
-		TargetIf:   fmt.Sprintf("nb%d-%dt", pid, n%10000),
+		ClientIf:   fmt.Sprintf("nb%s-%dc", tok, n%10000),
+		TargetIf:   fmt.Sprintf("nb%s-%dt", tok, n%10000),
 		ClientAddr: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 9, byte(n % 256), 1}), 24),
 		TargetAddr: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 9, byte(n % 256), 2}), 24),
 		cfd:        -1,
 		tfd:        -1,
+		locked:     true,
 		sysctls:    map[string]map[string]string{},
 	}
 	defer func() {
@@ -97,7 +106,11 @@ func New(cfg *scenarios.Cell) (c *Cell, err error) {
 	}
 	// Both ends are created directly inside their namespaces: the host's
 	// namespace never holds them, not even for a moment.
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: c.ClientIf}, PeerName: c.TargetIf, PeerNamespace: netlink.NsFd(c.tfd)}
+	// TxQLen: a zero LinkAttrs would ask for a tx queue length of 0 (the
+	// kernel default for a veth is 1000), and a qdisc on such a device
+	// makes the kernel log "Caught tx_queue_len zero misconfig".
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: c.ClientIf, TxQLen: vethTxQLen}, PeerName: c.TargetIf,
+		PeerNamespace: netlink.NsFd(c.tfd), PeerTxQLen: vethTxQLen}
 	if err := c.ch.LinkAdd(veth); err != nil {
 		return c, fmt.Errorf("cell %s: add veth %s/%s: %w", name, c.ClientIf, c.TargetIf, err)
 	}
@@ -207,18 +220,55 @@ func makeNamed(name string) (int, error) {
 	return fd, nil
 }
 
-// removeNamed unmounts and removes /run/netns/name. The namespace itself
-// goes away when nothing holds it any more (no fd, thread or socket).
+// errNotNamespace refuses to touch an entry of /run/netns that is not a
+// plain file with (at most) a network namespace mounted on it: a symlink,
+// a directory, a mount of anything else.
+var errNotNamespace = errors.New("not a network namespace mount; left alone")
+
+// nsfsMagic is the filesystem type of a namespace file (NSFS_MAGIC).
+const nsfsMagic = 0x6e736673
+
+// removeNamed unmounts and removes /run/netns/name, after checking it is
+// one: never through a symlink (UMOUNT_NOFOLLOW, and lstat first), never a
+// mount of another filesystem. The namespace itself goes away when nothing
+// holds it any more (no fd, thread or socket).
 func removeNamed(name string) error {
 	path := filepath.Join(netnsDir, name)
-	err := unix.Unmount(path, unix.MNT_DETACH)
-	if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("unmount %s: %w", path, err)
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Errorf("%s: %w", path, errNotNamespace)
+	}
+	var fs unix.Statfs_t
+	if err := unix.Statfs(path, &fs); err != nil {
+		return err
+	}
+	if fs.Type == nsfsMagic {
+		if err := unix.Unmount(path, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW); err != nil && !errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("unmount %s: %w", path, err)
+		}
+	} else if isMountPoint(path) {
+		return fmt.Errorf("%s: %w", path, errNotNamespace)
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	return nil
+}
+
+// isMountPoint reports whether something is mounted on path: its device
+// differs from its directory's.
+func isMountPoint(path string) bool {
+	var a, b unix.Stat_t
+	if unix.Lstat(path, &a) != nil || unix.Stat(filepath.Dir(path), &b) != nil {
+		return false
+	}
+	return a.Dev != b.Dev
 }
 
 func upWithAddr(h *netlink.Handle, ifname string, addr netip.Prefix) error {
@@ -395,6 +445,12 @@ func (c *Cell) Close() error {
 		}
 	}
 	c.teardown = time.Since(t0)
+	if c.locked && len(errs) == 0 {
+		// Only once both names are gone: a cell left behind keeps its
+		// owner's lock for cleanup to judge.
+		c.locked = false
+		releaseLock()
+	}
 	return errors.Join(errs...)
 }
 

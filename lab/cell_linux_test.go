@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nobufs/nobufs/internal/testkit"
 	"github.com/nobufs/nobufs/schema"
+	"golang.org/x/sys/unix"
 
 	"github.com/nobufs/nobufs/workers/errclass"
 	"github.com/nobufs/nobufs/workers/kinds"
@@ -109,7 +111,7 @@ func TestCellUnknownSysctlFailsClean(t *testing.T) {
 	if !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("error = %v, want it to say the sysctl does not exist", err)
 	}
-	prefix := fmt.Sprintf("nb-%d-%d-", os.Getpid(), before)
+	prefix := fmt.Sprintf("nb-%s-%d-", RunToken(), before)
 	if got := netnsWithPrefix(t, prefix); len(got) != 0 {
 		t.Errorf("a failed New left %v", got)
 	}
@@ -130,7 +132,7 @@ func TestCellRefusesSysctlOutsideNet(t *testing.T) {
 		if !errors.Is(err, errNotNamespaced) {
 			t.Errorf("New with sysctl %q: error = %v, want %v", name, err, errNotNamespaced)
 		}
-		prefix := fmt.Sprintf("nb-%d-%d-", os.Getpid(), before)
+		prefix := fmt.Sprintf("nb-%s-%d-", RunToken(), before)
 		if got := netnsWithPrefix(t, prefix); len(got) != 0 {
 			t.Errorf("a failed New left %v", got)
 		}
@@ -247,10 +249,27 @@ cell:
 
 func TestCleanupOnlyStale(t *testing.T) {
 	needCells(t)
-	// PID 4194305 is above Linux's PID_MAX_LIMIT: never a live process.
-	stale := []string{"nb-4194305-0-c", "nb-4194305-0-t"}
+	// PID 4194305 is above Linux's PID_MAX_LIMIT: never a live process
+	// (names of the form before run tokens). Token bbbbbbb1 has no lock:
+	// its owner died.
+	stale := []string{"nb-4194305-0-c", "nb-4194305-0-t", "nb-bbbbbbb1-0-c", "nb-bbbbbbb1-0-t"}
+	// Token ccccccc1's lock is held (here, by this test on its own open
+	// file: another owner as far as the lock is concerned).
+	heldNS := "nb-ccccccc1-0-c"
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lf, err := os.Create(lockPath("ccccccc1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(lf.Name())
+	defer lf.Close()
+	if err := unix.Flock(int(lf.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
 	other := "nbx-keep-me"
-	for _, n := range append(stale, other) {
+	for _, n := range append(stale, other, heldNS) {
 		fd, err := makeNamed(n)
 		if err != nil {
 			t.Fatal(err)
@@ -258,12 +277,13 @@ func TestCleanupOnlyStale(t *testing.T) {
 		_ = closeFD(fd)
 	}
 	defer removeNamed(other)
+	defer removeNamed(heldNS)
 	live, err := New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer live.Close()
-	removed, err := Cleanup(false)
+	removed, kept, err := Cleanup(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,8 +298,127 @@ func TestCleanupOnlyStale(t *testing.T) {
 	if got := netnsWithPrefix(t, other); len(got) != 1 {
 		t.Errorf("Cleanup removed %s, which is not a cell's", other)
 	}
+	if got := netnsWithPrefix(t, heldNS); len(got) != 1 || !strings.Contains(strings.Join(kept, ","), heldNS) {
+		t.Errorf("Cleanup removed or did not list as kept %s, whose owner holds its lock (kept %v)", heldNS, kept)
+	}
 	if got := netnsWithPrefix(t, live.Name+"-"); len(got) != 2 {
 		t.Errorf("Cleanup touched the live cell %s of this process: %v", live.Name, got)
+	}
+	// --force removes a running owner's cells too.
+	if removed, _, err := Cleanup(true); err != nil || !strings.Contains(strings.Join(removed, ","), heldNS) {
+		t.Errorf("Cleanup(force) = %v, %v; want %s removed", removed, err, heldNS)
+	}
+}
+
+// TestCleanupZombieOwner: a killed owner not yet reaped (a zombie) holds
+// no lock any more, so its cells are stale; before run tokens its PID
+// still existed and cleanup said "nothing to remove".
+func TestCleanupZombieOwner(t *testing.T) {
+	needCells(t)
+	const tok = "ddddddd1"
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_ = removeNamed("nb-" + tok + "-0-c") // left by an earlier failed run
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envHoldLock+"="+lockPath(tok))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if _, err := out.Read(make([]byte, 7)); err != nil { // "locked\n"
+		t.Fatal(err)
+	}
+	fd, err := makeNamed("nb-" + tok + "-0-c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = closeFD(fd)
+	if _, kept, _ := CleanupToken(tok); len(kept) != 1 {
+		t.Fatalf("with the owner running, kept = %v, want its cell", kept)
+	}
+	_ = cmd.Process.Kill() // not waited for: a zombie until the deferred Wait
+	defer removeNamed("nb-" + tok + "-0-c")
+	testkit.WaitFor(t, func() bool { alive, _ := ownerAlive(owner{token: tok}); return !alive })
+	removed, _, err := CleanupToken(tok)
+	if err != nil || len(removed) != 1 {
+		t.Errorf("after the owner died: removed %v, %v; want its cell", removed, err)
+	}
+}
+
+// TestCleanupLeavesForeignMounts: an entry with a cell's name that is a
+// symlink to another mount, or a mount of another filesystem, is not
+// unmounted (before, cleanup detached a tmpfs through such a symlink).
+func TestCleanupLeavesForeignMounts(t *testing.T) {
+	needCells(t)
+	dir := t.TempDir()
+	mnt := filepath.Join(dir, "tmpfs")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m"); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v", err)
+	}
+	defer unix.Unmount(mnt, unix.MNT_DETACH)
+	link := filepath.Join(netnsDir, "nb-4194306-0-c")
+	if err := os.Symlink(mnt, link); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(link)
+	file := filepath.Join(netnsDir, "nb-4194306-0-t")
+	if err := os.WriteFile(file, nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = unix.Unmount(file, unix.MNT_DETACH); _ = os.Remove(file) }()
+	if err := unix.Mount(mnt, file, "", unix.MS_BIND, ""); err != nil {
+		// A file can only take a file bind mount: mount a file of the tmpfs.
+		inner := filepath.Join(mnt, "f")
+		_ = os.WriteFile(inner, nil, 0o644)
+		if err := unix.Mount(inner, file, "", unix.MS_BIND, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, _, err := Cleanup(false)
+	if !errors.Is(err, errNotNamespace) {
+		t.Errorf("Cleanup error = %v, want errNotNamespace", err)
+	}
+	if strings.Contains(strings.Join(removed, ","), "nb-4194306") {
+		t.Errorf("Cleanup removed %v", removed)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(mnt, &st); err != nil || st.Type != unix.TMPFS_MAGIC {
+		t.Errorf("the tmpfs behind the symlink was unmounted (statfs %v, type %#x)", err, st.Type)
+	}
+	if !isMountPoint(file) {
+		t.Error("the foreign bind mount on a cell-named entry was unmounted")
+	}
+}
+
+// TestShapedCellTxQueue: a cell's veth ends have the kernel's default tx
+// queue length, not 0 (a qdisc on a zero-length device makes the kernel
+// log "Caught tx_queue_len zero misconfig").
+func TestShapedCellTxQueue(t *testing.T) {
+	needCells(t)
+	c, err := New(&scenarios.Cell{Shaping: &scenarios.Shaping{Rate: "1mbit", Burst: 1600, Limit: 1600}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, side := range []struct {
+		h    *netlink.Handle
+		name string
+	}{{c.ch, c.ClientIf}, {c.th, c.TargetIf}} {
+		l, err := side.h.LinkByName(side.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := l.Attrs().TxQLen; got != vethTxQLen {
+			t.Errorf("%s: tx_queue_len %d, want %d", side.name, got, vethTxQLen)
+		}
 	}
 }
 
@@ -469,7 +608,7 @@ func TestCleanupLeavesVeths(t *testing.T) {
 	var removed []string
 	if err := inNS(fd, func() error {
 		var err error
-		removed, err = Cleanup(false)
+		removed, _, err = Cleanup(false)
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -34,7 +34,10 @@ func (*faults) stop()                                 {}
 func (*faults) report() []schema.FaultReport          { return nil }
 
 // Cleanup finds nothing to remove on this system.
-func Cleanup(force bool) ([]string, error) { return nil, nil }
+func Cleanup(force bool) (removed, kept []string, err error) { return nil, nil, nil }
+
+// CleanupToken finds nothing to remove on this system.
+func CleanupToken(string) (removed, kept []string, err error) { return nil, nil, nil }
 
 func checkCapable() error { return ErrUnsupported }
 

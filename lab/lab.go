@@ -14,8 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 
 	"github.com/nobufs/nobufs/schema"
 
@@ -29,23 +27,9 @@ var ErrNeedRoot = errors.New("lab cells need root (they create network namespace
 // ErrUnsupported is returned on systems without network namespaces.
 var ErrUnsupported = errors.New("lab cells need Linux network namespaces")
 
-// Prefix starts the name of everything a cell creates: namespaces are
-// nb-<pid>-<n>-c and nb-<pid>-<n>-t, the veth ends nb<pid>-<n>c and
-// nb<pid>-<n>t (interface names are limited to 15 bytes).
+// Prefix starts the name of everything a cell creates (see owner.go for
+// the whole form).
 const Prefix = "nb-"
-
-var nsNameRE = regexp.MustCompile(`^nb-([0-9]+)-([0-9]+)-[ct]$`)
-
-// ownerPID returns the PID encoded in a cell namespace's name, and whether
-// the name is one a cell makes.
-func ownerPID(name string) (int, bool) {
-	m := nsNameRE.FindStringSubmatch(name)
-	if m == nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(m[1])
-	return pid, err == nil
-}
 
 // Placement is the placement of a run in a fresh lab cell: Run builds
 // the cell from the scenario's cell section, runs the scenario with the

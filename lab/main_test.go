@@ -1,10 +1,33 @@
 package lab
 
 import (
+	"os"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 )
 
-// TestMain fails the package's tests if any goroutine is still running when they end.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// envHoldLock makes the test binary a lock holder: it takes the flock on
+// the file the variable names, says so on stdout and sleeps (bounded), so
+// tests can play an owner that dies by SIGKILL.
+const envHoldLock = "NOBUFS_LAB_TEST_HOLD_LOCK"
+
+// TestMain fails the package's tests if any goroutine is still running
+// when they end; as a lock holder it never runs them.
+func TestMain(m *testing.M) {
+	if p := os.Getenv(envHoldLock); p != "" {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+		if err == nil {
+			err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		}
+		if err != nil {
+			os.Exit(3)
+		}
+		os.Stdout.WriteString("locked\n")
+		time.Sleep(30 * time.Second)
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}

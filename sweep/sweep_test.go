@@ -35,7 +35,7 @@ func needCells(t *testing.T) {
 func cellsLeft(t *testing.T) []string {
 	t.Helper()
 	entries, _ := os.ReadDir("/run/netns")
-	prefix := fmt.Sprintf("nb-%d-", os.Getpid())
+	prefix := "nb-" + lab.RunToken() + "-"
 	var out []string
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), prefix) {

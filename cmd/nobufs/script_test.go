@@ -224,7 +224,7 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdNetns SUMMARY: runs `ip netns list` and succeeds when it lists a
 // namespace of the process whose cell the run's summary.json names
-// (nb-<pid>-…); with !, when it lists none.
+// (nb-<token>-…); with !, when it lists none.
 func cmdNetns(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: netns SUMMARY")
@@ -237,9 +237,9 @@ func cmdNetns(ts *testscript.TestScript, neg bool, args []string) {
 		} `json:"cell"`
 	}
 	ts.Check(json.Unmarshal(b, &s))
-	parts := strings.Split(s.Cell.Name, "-") // nb PID N
+	parts := strings.Split(s.Cell.Name, "-") // nb TOKEN N
 	if len(parts) != 3 || parts[0] != "nb" {
-		ts.Fatalf("%s: cell name %q is not nb-<pid>-<n>", args[0], s.Cell.Name)
+		ts.Fatalf("%s: cell name %q is not nb-<token>-<n>", args[0], s.Cell.Name)
 	}
 	prefix := "nb-" + parts[1] + "-"
 	out, err := exec.Command("ip", "netns", "list").Output()

@@ -112,21 +112,28 @@ func newLabCmd(st *state) *cobra.Command {
 	var force bool
 	cleanup := &cobra.Command{
 		Use:   "cleanup",
-		Short: "Remove what crashed runs left: namespaces named nb-<pid>-…",
-		Long: `Cleanup removes the named network namespaces (/run/netns/nb-<pid>-<n>-c|t),
+		Short: "Remove what crashed runs left: namespaces named nb-<token>-…",
+		Long: `Cleanup removes the named network namespaces (/run/netns/nb-<token>-<n>-c|t),
 and with them their veth pair, that lab cells of a nobufs process no longer
-running left behind. Nothing else is touched; cells of a process
-still running are kept unless --force. Needs root.`,
+running left behind. A cell's owner proves it runs by holding a lock
+(/run/nobufs/nb-<token>.lock) that the kernel drops when it dies, also as a
+zombie and in another PID namespace. Nothing else is touched — not a name
+of another form, not a symlink, not a mount of anything but a namespace.
+Cells of a process still running are kept, and listed, unless --force.
+Needs root.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			removed, err := lab.Cleanup(force)
+			removed, kept, err := lab.Cleanup(force)
 			for _, r := range removed {
 				fmt.Fprintf(st.stdout, "removed %s\n", r)
+			}
+			for _, k := range kept {
+				fmt.Fprintf(st.stdout, "kept %s; --force removes it\n", k)
 			}
 			if err != nil {
 				return &exitError{code: exitInternal, err: err}
 			}
-			if len(removed) == 0 {
+			if len(removed) == 0 && len(kept) == 0 {
 				fmt.Fprintln(st.stdout, "nothing to remove")
 			}
 			return nil

@@ -350,6 +350,56 @@ func TestCleanupZombieOwner(t *testing.T) {
 	}
 }
 
+// TestCleanupAcrossPIDNamespaces: two owners that are both PID 1 (each in
+// a PID namespace of its own) name their cells apart, and a cleanup from
+// this PID namespace keeps both, since both still hold their locks.
+func TestCleanupAcrossPIDNamespaces(t *testing.T) {
+	needCells(t)
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare(1) not installed")
+	}
+	// Runs last (defers run in reverse): the helpers' locks, once they died.
+	defer func() { _, _, _ = Cleanup(false) }()
+	var names []string
+	for range 2 {
+		cmd := exec.Command(unshare, "--pid", "--fork", "--kill-child", os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), envHoldCell+"=1")
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			_ = cmd.Process.Signal(unix.SIGKILL) // unshare; --kill-child ends the helper (PID 1 there) with it
+			_ = cmd.Wait()
+		}()
+		var name, pid string
+		if _, err := fmt.Fscan(out, &name, &pid); err != nil {
+			t.Fatal(err)
+		}
+		if pid != "1" {
+			t.Fatalf("helper says PID %s, want 1 in its own PID namespace", pid)
+		}
+		names = append(names, name)
+		defer func() { _ = removeNamed(name + "-c"); _ = removeNamed(name + "-t") }()
+	}
+	if names[0] == names[1] {
+		t.Fatalf("two PID-1 owners named their cells alike: %s", names[0])
+	}
+	_, kept, err := Cleanup(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if len(netnsWithPrefix(t, n+"-")) != 2 || !strings.Contains(strings.Join(kept, ","), n) {
+			t.Errorf("cleanup removed, or did not list as kept, the live cell %s (kept %v)", n, kept)
+		}
+	}
+}
+
 // TestCleanupLeavesForeignMounts: an entry with a cell's name that is a
 // symlink to another mount, or a mount of another filesystem, is not
 // unmounted (before, cleanup detached a tmpfs through such a symlink).

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -13,6 +14,11 @@ import (
 // the file the variable names, says so on stdout and sleeps (bounded), so
 // tests can play an owner that dies by SIGKILL.
 const envHoldLock = "NOBUFS_LAB_TEST_HOLD_LOCK"
+
+// envHoldCell makes the test binary make one cell, print its name and PID
+// and hold it (bounded): a live owner in another process (and, run under
+// unshare -p, another PID namespace).
+const envHoldCell = "NOBUFS_LAB_TEST_HOLD_CELL"
 
 // TestMain fails the package's tests if any goroutine is still running
 // when they end; as a lock holder it never runs them.
@@ -27,6 +33,17 @@ func TestMain(m *testing.M) {
 		}
 		os.Stdout.WriteString("locked\n")
 		time.Sleep(30 * time.Second)
+		os.Exit(0)
+	}
+	if os.Getenv(envHoldCell) != "" {
+		c, err := New(nil)
+		if err != nil {
+			os.Stdout.WriteString("error " + err.Error() + "\n")
+			os.Exit(3)
+		}
+		os.Stdout.WriteString(c.Name + " " + strconv.Itoa(os.Getpid()) + "\n")
+		time.Sleep(30 * time.Second)
+		_ = c.Close()
 		os.Exit(0)
 	}
 	goleak.VerifyTestMain(m)

@@ -3,6 +3,7 @@
 package lab
 
 import (
+	"errors"
 	"time"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -43,3 +44,9 @@ func checkCapable() error { return ErrUnsupported }
 
 // ClientNSPath is empty: there are no cells here.
 func (c *Cell) ClientNSPath() string { return "" }
+
+// ErrThreads is returned (wrapped) when a cell run needs more threads than
+// this process may start; cells are Linux-only.
+var ErrThreads = errors.New("not enough threads for a cell run")
+
+func checkThreads(int) error { return nil }

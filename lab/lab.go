@@ -47,6 +47,9 @@ func (Placement) Run(ctx context.Context, sc *scenarios.Scenario, opts workers.O
 	if sc.Cell == nil {
 		return nil, fmt.Errorf("scenario %s has no cell section", sc.Name)
 	}
+	if err := checkThreads(sc.Load.Workers); err != nil {
+		return nil, err
+	}
 	c, err := New(sc.Cell)
 	if err != nil {
 		return nil, err

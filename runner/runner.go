@@ -44,6 +44,9 @@ type Options struct {
 	HostState bool
 	// Progress, when set, is called after each sample.
 	Progress func(workers.Progress)
+	// Created, when set, is called with the run directory as soon as it
+	// exists (a supervisor is told where the results of a crash are).
+	Created func(dir string)
 }
 
 // Placements is the table of places a run can be put, first match wins:
@@ -90,6 +93,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summar
 		return nil, "", fmt.Errorf("%w: %w", ErrRecord, err)
 	}
 	defer rec.Close()
+	if o.Created != nil {
+		o.Created(rec.Dir)
+	}
 
 	wopts := workers.Options{
 		Kinds:        kinds.Table,

@@ -50,6 +50,8 @@ type Plan struct {
 type Options struct {
 	// Run is passed to each run (its Dir is set per run).
 	Run runner.Options
+	// Created, when set, is called with the sweep directory once it exists.
+	Created func(dir string)
 	// Done, when set, is called after each run with its place and summary.
 	Done func(point, rep int, sum *schema.Summary, dir string)
 }
@@ -95,6 +97,9 @@ func Start(ctx context.Context, file, out string, now time.Time, opts Options) (
 			return nil, "", fmt.Errorf("sweep directory: %w", err)
 		}
 		dir = fmt.Sprintf("%s-%d", base, i)
+	}
+	if opts.Created != nil {
+		opts.Created(dir)
 	}
 	src, err := os.ReadFile(file)
 	if err != nil {

@@ -177,6 +177,7 @@ func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []
 		SampleEvery:  o.sample,
 		HostState:    o.hostState,
 		Progress:     pl.update,
+		Created:      o.st.status.dir,
 	})
 	pl.clear()
 	if errors.Is(err, runner.ErrRecord) {

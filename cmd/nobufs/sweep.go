@@ -62,7 +62,10 @@ cell without root), 130 interrupted.`,
 }
 
 func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool) error {
-	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported()}}
+	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported()}, Created: st.status.dir}
+	if resume != "" {
+		st.status.dir(resume)
+	}
 	if !quiet {
 		opts.Done = func(point, rep int, s *schema.Summary, dir string) {
 			ttf := "no failure"

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,6 +71,7 @@ func TestScripts(t *testing.T) {
 			"waitport":  cmdWaitPort,
 			"waitfile":  cmdWaitFile,
 			"netns":     cmdNetns,
+			"sendsig":   cmdSendSig,
 		},
 		// [cells]: lab cells can be made here (root, network namespaces).
 		Condition: func(cond string) (bool, error) {
@@ -257,4 +259,21 @@ func cmdNetns(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("ip netns list has no namespace %s*", prefix)
 	}
 	fmt.Fprintf(ts.Stdout(), "%s namespaces: %d\n", prefix, len(found))
+}
+
+// cmdSendSig SIG: sends SIG (HUP, TERM, QUIT, INT) to the background
+// command started last, by PID (testscript's kill knows only INT and KILL).
+func cmdSendSig(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: sendsig HUP|TERM|QUIT|INT")
+	}
+	sig, ok := map[string]syscall.Signal{"HUP": syscall.SIGHUP, "TERM": syscall.SIGTERM, "QUIT": syscall.SIGQUIT, "INT": syscall.SIGINT}[args[0]]
+	if !ok {
+		ts.Fatalf("unknown signal %s", args[0])
+	}
+	cmds := ts.BackgroundCmds()
+	if len(cmds) == 0 {
+		ts.Fatalf("no background command")
+	}
+	ts.Check(cmds[len(cmds)-1].Process.Signal(sig))
 }

@@ -42,7 +42,7 @@ var skeleton = []File{
 	{Path: "/dev/console", Mode: fs.ModeDevice | fs.ModeCharDevice | 0o600, Major: 5, Minor: 1},
 	{Path: "/proc", Mode: fs.ModeDir},
 	{Path: "/sys", Mode: fs.ModeDir},
-	{Path: "/tmp", Mode: fs.ModeDir | 0o1777},
+	{Path: "/tmp", Mode: fs.ModeDir | fs.ModeSticky | 0o777},
 	{Path: "/run", Mode: fs.ModeDir},
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -329,4 +330,55 @@ func TestQEMUFails(t *testing.T) {
 	if got, want := res.Exit.Kind, ExitError; got != want {
 		t.Errorf("exit kind = %q, want %q", got, want)
 	}
+}
+
+// TestOnRecordPanics: a panic in the caller's callback still leaves no qemu
+// and no goroutine behind (goleak checks the latter at the end).
+func TestOnRecordPanics(t *testing.T) {
+	t.Parallel()
+	k := testKernel(t)
+	marker := fmt.Sprintf("NBTEST_ID=panic-%d-%d", os.Getpid(), time.Now().UnixNano())
+	called := false
+	func() {
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Errorf("recovered %v, want the callback's panic", p)
+			}
+		}()
+		Run(context.Background(), Config{
+			Kernel: k.Path, Initrd: testInitrd(t), MemoryMiB: 128, Dir: t.TempDir(),
+			Append: []string{"NBTEST=idle", "NBTEST_TICK=200ms", marker},
+			OnRecord: func(r Record) {
+				called = true
+				panic("boom")
+			},
+		})
+	}()
+	if !called {
+		t.Fatal("the callback never ran")
+	}
+	if pids := processesWith(t, marker); len(pids) != 0 {
+		t.Errorf("qemu processes left: %v", pids)
+	}
+}
+
+// processesWith lists the processes whose command line holds word.
+func processesWith(tb testing.TB, word string) []int {
+	tb.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(b), word) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }

@@ -105,14 +105,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	fails := &failures{start: start}
 
 	// Whatever happens below (a panic in OnRecord included), qemu does not
-	// outlive Run.
-	defer p.kill()
-
+	// outlive Run, and neither do the goroutines.
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	quit := make(chan struct{})
+	defer func() {
+		close(quit)
+		p.kill()
+		wg.Wait()
+	}()
 	// A listener is closed as soon as qemu is gone: a qemu that died before
 	// connecting must not leave Accept blocked.
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		<-p.exited
 		conL.Close()
 		resL.Close()
@@ -128,7 +133,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	go func() {
 		defer wg.Done()
 		defer close(records)
-		stats = readResults(resL, records)
+		stats = readResults(resL, records, quit)
 	}()
 
 	var (
@@ -335,8 +340,9 @@ func readConsole(l *net.UnixListener, log io.Writer, fails *failures) {
 	}
 }
 
-// readResults accepts qemu's results connection and sends its records.
-func readResults(l *net.UnixListener, out chan<- Record) ReadStats {
+// readResults accepts qemu's results connection and sends its records until
+// the connection ends or quit is closed.
+func readResults(l *net.UnixListener, out chan<- Record, quit <-chan struct{}) ReadStats {
 	conn, err := l.Accept()
 	if err != nil {
 		return ReadStats{}
@@ -348,7 +354,11 @@ func readResults(l *net.UnixListener, out chan<- Record) ReadStats {
 		if err != nil {
 			return r.Stats()
 		}
-		out <- rec
+		select {
+		case out <- rec:
+		case <-quit:
+			return r.Stats()
+		}
 	}
 }
 

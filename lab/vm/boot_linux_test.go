@@ -200,10 +200,23 @@ func TestBootBasic(t *testing.T) {
 		t.Errorf("lines = %q, want %q", lines, want)
 	}
 	var scen string
+	var events []Event
 	for _, r := range recs {
-		if r.Type == "scenario" {
+		switch r.Type {
+		case "scenario":
 			r.Decode(&scen)
+		case TypeEvent:
+			var ev Event
+			if err := r.Decode(&ev); err != nil {
+				t.Error(err)
+			}
+			events = append(events, ev)
 		}
+	}
+	// The line testinit wrote into the kernel log, read back from /dev/kmsg.
+	const probe = "nobufs-test: TCP: out of memory -- consider tuning tcp_mem"
+	if len(events) != 1 || events[0].Kind != EventTCPOOM || events[0].Text != probe || events[0].KmsgSeq == 0 {
+		t.Errorf("events = %+v, want one %s event with text %q", events, EventTCPOOM, probe)
 	}
 	if scen != testScenario {
 		t.Errorf("scenario file in the guest = %q, want %q", scen, testScenario)

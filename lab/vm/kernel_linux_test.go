@@ -56,9 +56,6 @@ func TestPrepareReusesCache(t *testing.T) {
 			t.Skipf("%s not installed: Prepare needs Debian's apt", tool)
 		}
 	}
-	if testing.Short() {
-		t.Skip("-short: Prepare may download a kernel package")
-	}
 	cache, err := DefaultCacheDir()
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,8 @@
 // kernel command line, which the kernel hands to /init as its environment)
 // asks:
 //
-//	basic     a few lines, the scenario file, a loopback connect, done
+//	basic     a few lines, the scenario file, a loopback connect, a
+//	          "TCP: out of memory" line written into the kernel log, done
 //	panic     two lines, then a kernel panic (sysrq c)
 //	oom       a line, then touches memory until the kernel runs out
 //	connects  loopback connect+close for NBTEST_SECS seconds, one "connects" record
@@ -68,8 +69,16 @@ func basic(s *guest.Session) error {
 	if err != nil {
 		return err
 	}
-	return s.Line(fmt.Sprintf("loopback connects %d", n))
+	if err := s.Line(fmt.Sprintf("loopback connects %d", n)); err != nil {
+		return err
+	}
+	// The kernel log watcher must report it (as a tcp-oom event) before
+	// done: Finish reads the log one last time.
+	return os.WriteFile("/dev/kmsg", []byte(KmsgProbe+"\n"), 0)
 }
+
+// KmsgProbe is the line basic writes into the kernel log.
+const KmsgProbe = "nobufs-test: TCP: out of memory -- consider tuning tcp_mem"
 
 // oom touches memory 1 MiB at a time until the kernel gives up (at most 4 GiB,
 // a bound no test guest reaches).

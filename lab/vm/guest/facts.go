@@ -2,7 +2,7 @@
 // qemu guest that lab/vm booted: it mounts /proc, /sys and /dev, brings the
 // loopback interface up (it is down at boot), reads the facts the kernel sized
 // from the guest's memory, opens the results channel (the second serial port),
-// streams records there as lib/vm frames them, reports the kernel log lines
+// streams records there as lab/vm frames them, reports the kernel log lines
 // that matter (TCP out of memory, orphans, OOM) as events, writes a final done
 // record and ends the guest.
 //

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nobufs/nobufs/internal/regular"
 	"github.com/nobufs/nobufs/schema"
 
 	"go.yaml.in/yaml/v4"
@@ -150,9 +151,12 @@ func WriteSummaryFile(dir string, s *schema.Summary) error {
 	return r.WriteSummary(s)
 }
 
+// maxSummary bounds a summary.json read (a summary is tens of kilobytes).
+const maxSummary = 64 << 20
+
 // ReadSummary reads the summary.json of a run directory.
 func ReadSummary(dir string) (*schema.Summary, error) {
-	b, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	b, err := regular.ReadFile(filepath.Join(dir, SummaryFile), maxSummary)
 	if errors.Is(err, os.ErrNotExist) {
 		if _, terr := os.Stat(filepath.Join(dir, TimelineFile)); terr == nil {
 			return nil, fmt.Errorf("%s: no %s (the run did not finish?): rebuild it with nobufs report --rebuild %s: %w", dir, SummaryFile, dir, err)

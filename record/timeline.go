@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nobufs/nobufs/internal/regular"
 	"github.com/nobufs/nobufs/schema"
 )
 
@@ -20,7 +21,7 @@ var ErrNotRun = errors.New("not a nobufs run directory")
 // timeline's end line was written.
 func Rebuild(dir string) (*schema.Summary, error) {
 	path := filepath.Join(dir, TimelineFile)
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w: no %s", dir, ErrNotRun, TimelineFile)
 	}

@@ -4,9 +4,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -14,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/nobufs/nobufs/internal/regular"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -60,14 +59,8 @@ func LoadFile(path string) (*Scenario, error) {
 
 // readFile reads at most MaxFileSize+1 bytes of path: enough for Parse to
 // tell a file that is too large.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-}
+// A FIFO, device or directory is refused at once (never waited on).
+func readFile(path string) ([]byte, error) { return regular.ReadFile(path, MaxFileSize) }
 
 // Parse decodes and validates a scenario file's contents; name is used in
 // messages. The returned error, when not nil, is a Problems.

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nobufs/nobufs/internal/regular"
 	"github.com/nobufs/nobufs/runner"
 	"github.com/nobufs/nobufs/schema"
 
@@ -130,7 +131,7 @@ var ErrNotSweepDir = errors.New("not a sweep directory")
 // are kept, the others (interrupted, never finished, or rebuilt from the
 // timeline of a run that died) are run again.
 func Resume(ctx context.Context, dir string, opts Options) (*schema.SweepSummary, error) {
-	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
+	b, err := regular.ReadFile(filepath.Join(dir, PlanFile), scenarios.MaxFileSize*scenarios.MaxSweepPoints)
 	if err != nil {
 		return nil, fmt.Errorf("%s is %w: %w", dir, ErrNotSweepDir, err)
 	}

@@ -88,6 +88,13 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	if root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
 		return nil, Problems{{File: name, Line: 1, Column: 1, Msg: "file is empty; a scenario needs at least name and kind"}}
 	}
+	return parseNode(name, root)
+}
+
+// parseNode decodes and validates a scenario from its YAML tree, whose
+// nodes carry their positions in the file name (an inline sweep scenario
+// is decoded this way, at its place in the sweep file).
+func parseNode(name string, root *yaml.Node) (*Scenario, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, Problems{{File: name, Line: root.Line, Column: root.Column, Msg: "a scenario is a mapping of keys (name, kind, target, load, …), got " + nodeKind(root)}}
 	}
@@ -304,14 +311,28 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	bad := func() {
 		d.add(n, path, fmt.Sprintf("%s: want %s, got %q", label(path), typeWord(v.Kind()), n.Value))
 	}
-	// notInt: digits the YAML resolver did not take as an integer are one
-	// too large for 64 bits; anything else is the wrong type.
-	notInt := func() {
-		if intRE.MatchString(n.Value) {
-			d.add(n, path, fmt.Sprintf("%s: %s is too large for this field", label(path), n.Value))
-			return
+	quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
+	tagged := n.Style&yaml.TaggedStyle != 0 && tag != "!!int"
+	// integer reads an integer field's value: decimal digits as written
+	// (a YAML reader may take 010 as octal, 0x10 as hex: refused rather
+	// than guessed), an optional sign, _ between digits; never text in
+	// quotes or a value tagged as another type. -0 is 0.
+	integer := func() (string, bool) {
+		switch {
+		case quoted:
+			d.add(n, path, fmt.Sprintf("%s: want %s, got the text %q (write it without quotes)", label(path), typeWord(v.Kind()), n.Value))
+		case tagged:
+			d.add(n, path, fmt.Sprintf("%s: want %s, got %q tagged %s", label(path), typeWord(v.Kind()), n.Value, tag))
+		case !decimalRE.MatchString(n.Value):
+			if strings.TrimSpace(n.Value) != "" && intRE.MatchString(strings.TrimLeft(n.Value, "+-")) || radixRE.MatchString(n.Value) {
+				d.add(n, path, fmt.Sprintf("%s: want a decimal integer without leading zeros or a 0x/0o/0b prefix, got %q", label(path), n.Value))
+			} else {
+				bad()
+			}
+		default:
+			return strings.ReplaceAll(n.Value, "_", ""), true
 		}
-		bad()
+		return "", false
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -336,28 +357,36 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		if tag != "!!int" {
-			notInt()
+		digits, ok := integer()
+		if !ok {
 			return
 		}
-		i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
+		i, err := strconv.ParseInt(digits, 10, 64)
 		if err != nil || v.OverflowInt(i) {
-			d.add(n, path, fmt.Sprintf("%s: %q is not an integer this field can hold", label(path), n.Value))
+			d.add(n, path, fmt.Sprintf("%s: %s is too large for this field", label(path), n.Value))
 			return
 		}
 		v.SetInt(i)
 	case reflect.Uint, reflect.Uint64, reflect.Uint32:
-		if tag != "!!int" {
-			notInt()
+		digits, ok := integer()
+		if !ok {
 			return
 		}
-		u, err := strconv.ParseUint(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
+		if strings.HasPrefix(digits, "-") && strings.Trim(digits, "-0") != "" {
+			d.add(n, path, fmt.Sprintf("%s: want a non-negative integer, got %s", label(path), n.Value))
+			return
+		}
+		u, err := strconv.ParseUint(strings.TrimLeft(digits, "+-"), 10, 64)
 		if err != nil || v.OverflowUint(u) {
-			d.add(n, path, fmt.Sprintf("%s: %q is not a non-negative integer this field can hold", label(path), n.Value))
+			d.add(n, path, fmt.Sprintf("%s: %s is too large for this field", label(path), n.Value))
 			return
 		}
 		v.SetUint(u)
 	case reflect.Float64:
+		if quoted {
+			d.add(n, path, fmt.Sprintf("%s: want a number, got the text %q (write it without quotes)", label(path), n.Value))
+			return
+		}
 		if tag != "!!int" && tag != "!!float" {
 			bad()
 			return
@@ -373,7 +402,13 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-var intRE = regexp.MustCompile(`^[-+]?[0-9_]+$`)
+var (
+	intRE = regexp.MustCompile(`^[-+]?[0-9_]+$`)
+	// decimalRE is an integer as nobufs reads one: decimal, no leading
+	// zeros, _ only between digits.
+	decimalRE = regexp.MustCompile(`^[-+]?(0|[1-9](_?[0-9])*)$`)
+	radixRE   = regexp.MustCompile(`^[-+]?0[xXoObB]`)
+)
 
 // onlyComments reports whether data holds nothing but blank lines and comments.
 func onlyComments(data []byte) bool {

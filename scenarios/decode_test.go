@@ -104,6 +104,17 @@ func TestInvalidFiles(t *testing.T) {
 		// Poisson arrivals need a constant rate; a fault after the run's end never happens.
 		{"poisson-stages.yaml", []string{`5:12: load.arrival: poisson needs a constant rate (load.rate without load.stages); stages ramp evenly spaced arrivals`}},
 		{"cell-fault-late.yaml", []string{`6:12: cell.faults[0].at 5s is not before stop.duration 2s: the fault would never happen`}},
+		// Integers as written: not quoted, not tagged as another type,
+		// decimal without leading zeros (010 is not silently 8); a
+		// duration too large for its range is printed as such, not wrapped
+		// around to a negative one.
+		{"ints.yaml", []string{
+			`3:17: load.workers: want an integer, got the text "4" (write it without quotes)`,
+			`3:28: load.seed: want a non-negative integer, got "3" tagged !!float`,
+			`4:17: stop.max_ops: want a decimal integer without leading zeros or a 0x/0o/0b prefix, got "010"`,
+			`4:32: stop.duration: 2562047h47m16.854775807s is out of range (allowed: 1ms–24h)`,
+			`5:18: limits.nofile: want a non-negative integer, got -5`,
+			`6:29: port_exhaustion.exchange: want a decimal integer without leading zeros or a 0x/0o/0b prefix, got "0x10"`}},
 		// Keys given twice; aliases.
 		{"duplicate.yaml", []string{`2:1: key "name" is given twice`}},
 		{"alias.yaml", []string{

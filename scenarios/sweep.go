@@ -176,8 +176,14 @@ func ParseSweep(name string, data []byte) (*Sweep, []Point, error) {
 		return nil, nil, d.problems
 	}
 
-	// The base scenario, as a YAML tree.
+	// The base scenario, as a YAML tree. An inline one is decoded once as
+	// it is, so its own problems are placed where it says them.
 	baseFile, base := name, sw.Scenario
+	if sw.Base == "" {
+		if _, err := parseNode(name, deepCopy(base)); err != nil {
+			return nil, nil, err
+		}
+	}
 	if sw.Base != "" {
 		baseFile = sw.Base
 		if !filepath.IsAbs(baseFile) {
@@ -356,4 +362,26 @@ func setFlow(n *yaml.Node) {
 	for _, c := range n.Content {
 		setFlow(c)
 	}
+}
+
+// LooksLikeSweep reports whether the file at path is a sweep file rather
+// than a scenario: a YAML mapping with an axes key. It reads only regular
+// files; anything unreadable is not a sweep (the caller's own read says
+// why).
+func LooksLikeSweep(path string) bool {
+	data, err := readFile(path)
+	if err != nil || len(data) > MaxFileSize {
+		return false
+	}
+	var doc yaml.Node
+	if yaml.Load(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return false
+	}
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "axes" {
+			return true
+		}
+	}
+	return false
 }

@@ -89,6 +89,10 @@ func TestParseSweepInvalid(t *testing.T) {
 			[]string{`5:14: point 0 (1 2 3): cell.client.sysctls: net.ipv4.tcp_mem is host-global (one value for the whole machine, absent or read-only inside a network namespace): a cell cannot vary it and nobufs never writes the host's; the VM lab (a guest with its own kernel and RAM) is the way to vary it`}},
 		{"range", "name: s\nscenario: {name: b, kind: port-exhaustion}\naxes:\n  - path: socket.sndbuf\n    values: [512]\n",
 			[]string{`5:14: point 0 (512): socket.sndbuf: 512 is out of range (allowed: 0 or 1024–67108864)`}},
+		// A problem of the inline scenario itself is placed where the
+		// scenario says it, not at the first axis value.
+		{"inline-scenario", "name: s\nscenario:\n  name: b\n  kind: port-exhaustion\n  load: {workers: 0}\naxes:\n  - path: socket.sndbuf\n    values: [4096, 8192]\n",
+			[]string{`5:19: load.workers: 0 is out of range (allowed: 1–10000)`}},
 		// Exactly one base; repetitions bounded; unknown keys.
 		{"no-base", "name: s\naxes:\n  - path: socket.sndbuf\n    values: [2048]\nrepetitions: 0\n",
 			[]string{`1:1: give base (a scenario file) or scenario (inline), exactly one`, `5:14: repetitions: 0 is out of range (allowed: 1–100)`}},

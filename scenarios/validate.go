@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -44,6 +45,18 @@ func (b Bound) String() string {
 
 func (b Bound) ok(x float64) bool {
 	return (b.ZeroOK && x == 0) || (x >= b.Min && x <= b.Max)
+}
+
+// durationOf converts nanoseconds to a Duration, saturating instead of
+// wrapping around (9223372036854775807ns is a float64 of 2^63).
+func durationOf(ns float64) time.Duration {
+	switch {
+	case ns >= math.MaxInt64:
+		return math.MaxInt64
+	case ns <= math.MinInt64:
+		return math.MinInt64
+	}
+	return time.Duration(ns)
 }
 
 // fmtDuration writes d without trailing zero units: 10m, 1h, 1ms.
@@ -277,7 +290,7 @@ func (v *validator) numAt(path, key string, x float64) {
 	}
 	got := strconv.FormatFloat(x, 'f', -1, 64)
 	if b.Duration {
-		got = fmtDuration(time.Duration(x))
+		got = fmtDuration(durationOf(x))
 	}
 	v.add(path, fmt.Sprintf("%s: %s is out of range (allowed: %s)", path, got, b))
 }

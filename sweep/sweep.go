@@ -14,11 +14,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nobufs/nobufs/internal/regular"
 	"github.com/nobufs/nobufs/runner"
 	"github.com/nobufs/nobufs/schema"
+	"github.com/nobufs/nobufs/workers"
 
 	"github.com/nobufs/nobufs/lab"
 	"github.com/nobufs/nobufs/record"
@@ -77,7 +79,7 @@ func Start(ctx context.Context, file, out string, now time.Time, opts Options) (
 	if err != nil {
 		return nil, "", err
 	}
-	if err := checkCells(points); err != nil {
+	if err := checkPoints(points, opts.Run); err != nil {
 		return nil, "", err
 	}
 	plan := &Plan{Schema: 1, Name: sw.Name, File: file, Repetitions: sw.Repetitions, Columns: sw.Columns, Points: points}
@@ -148,19 +150,28 @@ func Resume(ctx context.Context, dir string, opts Options) (*schema.SweepSummary
 		}
 		plan.Points[i].Scenario = sc
 	}
-	if err := checkCells(plan.Points); err != nil {
+	if err := checkPoints(plan.Points, opts.Run); err != nil {
 		return nil, err
 	}
 	return run(ctx, dir, &plan, opts)
 }
 
-// checkCells fails early, before anything runs, when a point needs a cell
-// and cells cannot be made here.
-func checkCells(points []scenarios.Point) error {
+// checkPoints fails early, before anything runs, when a point cannot run
+// here: it needs a cell and cells cannot be made, or its target.address is
+// refused (the check every run makes, for every point, so that a sweep
+// never runs point 0 and then refuses point 1).
+func checkPoints(points []scenarios.Point, o runner.Options) error {
+	cells := false
 	for _, p := range points {
-		if p.Scenario.Cell != nil {
-			return lab.Check()
+		cells = cells || p.Scenario.Cell != nil
+		if a := p.Scenario.Target.Address; a != "" {
+			if err := workers.CheckTarget(a, p.Scenario.Target.Allow, o.AllowTargets); err != nil {
+				return fmt.Errorf("point %d (%s): %w", p.Index, strings.Join(p.Values, ", "), err)
+			}
 		}
+	}
+	if cells {
+		return lab.Check()
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package workers
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,16 @@ func TestCheckTarget(t *testing.T) {
 		{"203.0.113.5:80", nil, false},                        // documentation range, not allowed
 		{"[::ffff:127.0.0.1]:80", nil, true},                  // v4-mapped loopback
 		{"[2001:db8::1]:80", []string{"2001:db8::/32"}, true}, // documentation v6, scenario allow
+		{"203.0.113.5:80", []string{"203.0.113.0/24"}, true},  // documentation v4, scenario allow
+		{"169.254.1.2:80", []string{"169.254.0.0/16"}, true},  // link-local, scenario allow
+		{"[fd12::1]:80", []string{"fd00::/8"}, true},          // IPv6 ULA, scenario allow
+		// A scenario cannot admit these (issue 9 item 25): the cloud
+		// metadata service, CGNAT's shared space, the benchmarking range.
+		{"169.254.169.254:80", []string{"169.254.0.0/16"}, false},
+		{"100.64.1.1:80", []string{"100.64.0.0/10"}, false},
+		{"198.18.0.1:80", []string{"198.18.0.0/15"}, false},
+		{"0.0.0.0:80", []string{"0.0.0.0/0"}, false}, // the unspecified address is no host
+		{"[::]:80", nil, false},
 	}
 	for _, tt := range tests {
 		fa := flag
@@ -44,6 +55,10 @@ func TestCheckTarget(t *testing.T) {
 		if err != nil && !errors.Is(err, ErrTargetRefused) {
 			t.Errorf("CheckTarget(%s) error %v does not wrap ErrTargetRefused", tt.addr, err)
 		}
+	}
+	// The unspecified address is refused as such, not as "public".
+	if err := CheckTarget("0.0.0.0:80", nil, nil); err == nil || !strings.Contains(err.Error(), "unspecified") {
+		t.Errorf("0.0.0.0: %v, want a refusal naming the unspecified address", err)
 	}
 	if err := CheckTarget("nonsense", nil, nil); err == nil {
 		t.Error("CheckTarget accepted a malformed address")

@@ -19,7 +19,6 @@ import (
 	"github.com/nobufs/nobufs/lab"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/scenarios"
-	"github.com/nobufs/nobufs/workers"
 )
 
 type runOptions struct {
@@ -106,6 +105,9 @@ func loadAll(files []string) ([]*scenarios.Scenario, error) {
 }
 
 func runRun(ctx context.Context, o *runOptions) error {
+	if o.out == "" {
+		return usageError("--out \"\": give a directory (an empty one would write into the current directory)")
+	}
 	allow, err := parseAllow(o.allow)
 	if err != nil {
 		return err
@@ -123,10 +125,8 @@ func runRun(ctx context.Context, o *runOptions) error {
 				return &exitError{code: exitInternal, err: fmt.Errorf("%s: %w", o.files[i], err)}
 			}
 		}
-		if sc.Target.Address != "" {
-			if err := workers.CheckTarget(sc.Target.Address, sc.Target.Allow, allow); err != nil {
-				return fmt.Errorf("%s: %w", o.files[i], err)
-			}
+		if err := checkTarget(sc, allow); err != nil {
+			return fmt.Errorf("%s: %w", o.files[i], err)
 		}
 	}
 	if o.stopFile != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/nobufs/nobufs/hoststate"
@@ -21,6 +22,7 @@ func newSweepCmd(st *state) *cobra.Command {
 	var (
 		out, resume string
 		quiet       bool
+		allow       []string
 	)
 	cmd := &cobra.Command{
 		Use:   "sweep FILE | --resume DIR",
@@ -52,17 +54,25 @@ cell without root), 130 interrupted.`,
 		},
 		ValidArgsFunction: yamlFiles,
 		RunE: func(c *cobra.Command, args []string) error {
-			return runSweep(c.Context(), st, args, out, resume, quiet)
+			if out == "" {
+				return usageError("--out \"\": give a directory (an empty one would write into the current directory)")
+			}
+			prefixes, err := parseAllow(allow)
+			if err != nil {
+				return err
+			}
+			return runSweep(c.Context(), st, args, out, resume, quiet, prefixes)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "results", "directory to put results under")
 	cmd.Flags().StringVar(&resume, "resume", "", "resume the interrupted sweep in this directory")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the table")
+	cmd.Flags().StringSliceVar(&allow, "allow-target", nil, "allow external targets in this CIDR (repeatable); loopback is always allowed")
 	return cmd
 }
 
-func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool) error {
-	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported()}, Created: st.status.dir}
+func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool, allow []netip.Prefix) error {
+	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported(), AllowTargets: allow}, Created: st.status.dir}
 	if resume != "" {
 		st.status.dir(resume)
 	}

@@ -67,3 +67,15 @@ func TestTextKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestTextChurnOnePeer: one peer is written as one, not "1 peers a-a".
+func TestTextChurnOnePeer(t *testing.T) {
+	var b strings.Builder
+	s := &schema.Summary{Sections: schema.Sections{Churn: &schema.ChurnReport{Peers: 1, FirstPeer: "127.0.0.1:6379", LastPeer: "127.0.0.1:6379", Connects: 3}}}
+	if err := Text(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "3 connects (0.0/s) to 1 peer 127.0.0.1:6379;") {
+		t.Errorf("text:\n%s", b.String())
+	}
+}

@@ -115,6 +115,9 @@ func parseNode(name string, root *yaml.Node) (*Scenario, error) {
 		bad[p.Path] = true
 	}
 	Resolve(&s)
+	if k, ok := kindSpec(s.Kind); ok && k.Resolve != nil {
+		k.Resolve(&s, func(path string) bool { _, ok := d.pos[path]; return ok })
+	}
 	for _, fe := range validate(&s) {
 		if !bad[fe.path] {
 			d.addAt(fe.path, fe.msg)

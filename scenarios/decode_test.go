@@ -323,3 +323,25 @@ func kindSections() string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// TestChurnPeersWithAddress: against target.address (one server, one
+// address) churn.peers defaults to 1, not 16; a file that sets it keeps it
+// (issue 9 item 24: 36 of 40 connects went to addresses nobody listened on).
+func TestChurnPeersWithAddress(t *testing.T) {
+	for _, tt := range []struct {
+		src  string
+		want int
+	}{
+		{"name: c\nkind: churn\ntarget: {address: \"127.0.0.1:6379\"}\n", 1},
+		{"name: c\nkind: churn\ntarget: {address: \"127.0.0.1:6379\"}\nchurn: {peers: 4}\n", 4},
+		{"name: c\nkind: churn\n", 16},
+	} {
+		sc, err := Parse("c.yaml", []byte(tt.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.Churn.Peers != tt.want {
+			t.Errorf("%q: churn.peers = %d, want %d", tt.src, sc.Churn.Peers, tt.want)
+		}
+	}
+}

@@ -110,4 +110,12 @@ var churnSpec = KindSpec{
 	DefaultTarget: func(*Scenario) string { return TargetChurnPeer },
 	Validate:      validateChurn,
 	TargetOptions: func(s *Scenario) TargetOptions { return TargetOptions{Peers: s.Churn.Peers} },
+	// An external server listens on one address: the default of 16 peers
+	// (consecutive loopback addresses, which the built-in churn-peer
+	// listens on) would send most connects nowhere.
+	Resolve: func(s *Scenario, given func(string) bool) {
+		if s.Target.Address != "" && !given("churn.peers") {
+			s.Churn.Peers = 1
+		}
+	},
 }

@@ -27,6 +27,10 @@ type KindSpec struct {
 	// TargetOptions returns what the kind's built-in target takes from
 	// the scenario; nil: nothing.
 	TargetOptions func(s *Scenario) TargetOptions
+	// Resolve, when set, fills what depends on the rest of the decoded
+	// file (given says whether the file itself set a field, by path);
+	// called before validation.
+	Resolve func(s *Scenario, given func(path string) bool)
 }
 
 // KindSpecs is the table of kinds, in documentation order.

@@ -20,6 +20,10 @@ import (
 	"github.com/nobufs/nobufs/scenarios"
 )
 
+// methodSystem is the method reported when no range was given: the kernel
+// picks ports from the system's range, nothing is set on the socket.
+const methodSystem = "system"
+
 // portKind dials short connections from a bounded source-port range:
 // dial, optionally exchange a few bytes, close.
 type portKind struct {
@@ -55,8 +59,11 @@ func newPortExhaustion(env *workers.Env) (workers.Kind, error) {
 	optionOK := ranged && hostfacts.PortRangeOptionSupported() && insideSystemRange(lo, hi)
 	if k.method == scenarios.PortMethodAuto {
 		k.method = scenarios.PortMethodBind
-		if !ranged || optionOK {
+		if optionOK {
 			k.method = scenarios.PortMethodOption
+		}
+		if !ranged {
+			k.method = methodSystem // nothing is set on the socket
 		}
 	}
 	if k.method == scenarios.PortMethodOption && ranged && !optionOK {

@@ -115,9 +115,12 @@ stop: {after_failure: 2500ms}
 	}
 }
 
-// run runs sc with the engine's tables and returns its summary and timeline lines.
+// run runs sc with the engine's tables and returns its summary and
+// timeline lines; in a network namespace of the test's own when it can be
+// made (root), so that no other program on the host holds a port of the
+// range or leaves a TIME_WAIT in it — the counts are then exact.
 func run(t *testing.T, sc *scenarios.Scenario) (*schema.Summary, []map[string]any) {
 	t.Helper()
-	r := testrun.Run(t, context.Background(), sc, workers.Options{})
+	r := testrun.Run(t, context.Background(), sc, workers.Options{Namespaces: testrun.PrivateNetNS(t)})
 	return r.Sum, r.Lines
 }

@@ -25,7 +25,7 @@ func Text(w io.Writer, s *schema.Summary) error {
 	fmt.Fprintf(tw, "target\t%s %s\n", s.Target.Mode, s.Target.Address)
 	fmt.Fprintf(tw, "ops\tissued %d, ok %d, failed %d, aborted %d, dropped %d\n", s.Ops.Issued, s.Ops.OK, s.Ops.Failed, s.Ops.Aborted, s.Ops.Dropped)
 	if f := s.TimeToFailure; f != nil {
-		fmt.Fprintf(tw, "time to failure\t%s: %s at op #%d, after %d ok (%s, %s)\n", secs(f.AtSec), f.Class, f.Op, f.OKBefore, f.Phase, codeString(f.Code, f.Name))
+		fmt.Fprintf(tw, "time to failure\t%s: %s%s, after %s (%s, %s)\n", secs(f.AtSec), f.Class, atOp(f.Op), okBefore(f), f.Phase, codeString(f.Code, f.Name))
 	} else {
 		fmt.Fprintf(tw, "time to failure\tnone (no error of class %s)\n", failClasses(s))
 	}
@@ -34,7 +34,11 @@ func Text(w io.Writer, s *schema.Summary) error {
 		if i == 0 {
 			label = "errors"
 		}
-		fmt.Fprintf(tw, "%s\t%s/%s %s: %d, first at %s (op #%d)\n", label, e.Phase, e.Class, codeString(e.Code, e.Name), e.Count, secs(e.FirstAt), e.FirstOp)
+		op := ""
+		if e.FirstOp > 0 {
+			op = fmt.Sprintf(" (op #%d)", e.FirstOp)
+		}
+		fmt.Fprintf(tw, "%s\t%s/%s %s: %d, first at %s%s\n", label, e.Phase, e.Class, codeString(e.Code, e.Name), e.Count, secs(e.FirstAt), op)
 	}
 	if l, ok := s.Latency["connect"]; ok && l.Count > 0 {
 		fmt.Fprintf(tw, "connect\tp50 %s, p90 %s, p99 %s, max %s (%d)\n", us(l.P50), us(l.P90), us(l.P99), us(l.Max), l.Count)
@@ -152,4 +156,24 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// atOp names the failing operation; operation 0 is not known (a summary
+// rebuilt from a schema 1 timeline).
+func atOp(op uint64) string {
+	if op == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" at op #%d", op)
+}
+
+// okBefore says what had succeeded by the failure: operations, and
+// connections established when more were than completed (a half-open
+// connection that completed its handshake is held, not yet ok).
+func okBefore(f *schema.Failure) string {
+	s := fmt.Sprintf("%d ok", f.OKBefore)
+	if f.ConnectedBefore > f.OKBefore {
+		s += fmt.Sprintf(" and %d connections established", f.ConnectedBefore)
+	}
+	return s
 }

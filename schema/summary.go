@@ -150,10 +150,14 @@ type Failure struct {
 	Code  int            `json:"code"`
 	Name  string         `json:"name,omitempty"`
 	AtSec float64        `json:"at_sec"`
-	// Op is the 1-based index of the failing operation; OKBefore counts
-	// the operations that had succeeded by then.
-	Op       uint64 `json:"op"`
-	OKBefore uint64 `json:"ok_before"`
+	// Op is the 1-based index of the failing operation (0: not known, in
+	// a summary rebuilt from a schema 1 timeline); OKBefore counts the
+	// operations that had succeeded by then, ConnectedBefore the
+	// connections established by then (more than OKBefore where an
+	// operation holds its connection, as half-open's do).
+	Op              uint64 `json:"op"`
+	OKBefore        uint64 `json:"ok_before"`
+	ConnectedBefore uint64 `json:"connected_before"`
 }
 
 // SocketReport gives the options asked for and what the kernel applied,

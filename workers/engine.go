@@ -89,8 +89,10 @@ type run struct {
 	// open counts connections open now; peak is the most at once in the
 	// run, ivPeak since the last sample (the sampler resets it).
 	open, peak, ivPeak atomic.Int64
-	failSet            map[errclass.Class]bool
-	workers            []*Worker
+	// connects counts connections established.
+	connects atomic.Uint64
+	failSet  map[errclass.Class]bool
+	workers  []*Worker
 
 	// ttf is the earliest failure of a failure.classes class; a stored
 	// *Failure is never modified.
@@ -109,6 +111,7 @@ func (r *run) enterClient() func() error {
 
 // opened counts one connection opened and raises the peaks.
 func (r *run) opened() {
+	r.connects.Add(1)
 	n := r.open.Add(1)
 	for _, p := range []*atomic.Int64{&r.peak, &r.ivPeak} {
 		for cur := p.Load(); n > cur && !p.CompareAndSwap(cur, n); cur = p.Load() {
@@ -129,7 +132,8 @@ func (r *run) firstError(k errclass.ErrorKey, at time.Duration, op uint64) {
 	if !r.failSet[k.Class] {
 		return
 	}
-	f := &schema.Failure{Class: k.Class, Phase: k.Phase, Code: k.Code, Name: errclass.WSAName(k.Code), AtSec: at.Seconds(), Op: op, OKBefore: r.totalOK()}
+	f := &schema.Failure{Class: k.Class, Phase: k.Phase, Code: k.Code, Name: errclass.WSAName(k.Code), AtSec: at.Seconds(), Op: op, OKBefore: r.totalOK(),
+		ConnectedBefore: r.connects.Load()}
 	for {
 		cur := r.ttf.Load()
 		if cur != nil && f.AtSec >= cur.AtSec {

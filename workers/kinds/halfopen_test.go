@@ -59,6 +59,12 @@ func TestHalfOpenShipped(t *testing.T) {
 	if f := sum.TimeToFailure; f == nil || f.Class != errclass.ClassDeadline || f.Phase != errclass.PhaseConnect {
 		t.Fatalf("time to failure %+v, want connect/deadline", f)
 	}
+	// The completed handshakes are held, not ok: the failure says how many
+	// connections were established by then (issue 9 item 5: "after 0 ok"
+	// with connections established).
+	if f := sum.TimeToFailure; f.ConnectedBefore < h.Completed || f.OKBefore != 0 {
+		t.Errorf("time to failure %d ok and %d connected, want 0 ok and the %d completed", f.OKBefore, f.ConnectedBefore, h.Completed)
+	}
 	d := outcome(h, errclass.ClassDeadline)
 	if d == nil || d.Count < 10 {
 		t.Fatalf("outcomes %+v, want at least 10 deadline", h.Outcomes)

@@ -1,9 +1,11 @@
 package workers_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
+	"reflect"
 	"runtime"
 	"strconv"
 	"sync"
@@ -265,5 +267,50 @@ stop: {max_ops: 400}
 	}
 	if int64(peak) != sum.PeakOpen {
 		t.Errorf("samples' peak_open %v, summary %d", peak, sum.PeakOpen)
+	}
+}
+
+// TestRebuildMatchesRun: a summary rebuilt from a schema 2 timeline whose
+// end line was lost (the run was killed) has the real run's counts,
+// first occurrences and time-to-failure exactly (issue 9 item 4: a
+// rebuild said "op #0" and issued 27 / aborted 0 where the run had 28 / 1).
+func TestRebuildMatchesRun(t *testing.T) {
+	sc := parseScenario(t, `
+name: rebuild
+kind: port-exhaustion
+load: {workers: 3}
+port_exhaustion: {source_ports: 42000-42039, method: bind}
+failure: {classes: [eaddrinuse, eaddrnotavail]}
+stop: {after_failure: 200ms}
+`)
+	r := testrun.Run(t, context.Background(), sc, Options{Namespaces: testrun.PrivateNetNS(t), SampleEvery: 20 * time.Millisecond})
+	real := r.Sum
+	// Drop the end line, as a kill would.
+	lines := bytes.SplitAfter(r.Raw, []byte("\n"))
+	var kept []byte
+	for _, l := range lines {
+		if !bytes.Contains(l, []byte(`"type":"end"`)) {
+			kept = append(kept, l...)
+		}
+	}
+	tl, err := schema.ReadTimeline("t", bytes.NewReader(kept))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tl.End != nil {
+		t.Fatal("the end line is still there")
+	}
+	got := schema.Rebuild(tl)
+	if got.Ops != real.Ops {
+		t.Errorf("rebuilt ops %+v, real %+v", got.Ops, real.Ops)
+	}
+	if !reflect.DeepEqual(got.Errors, real.Errors) {
+		t.Errorf("rebuilt errors %+v, real %+v", got.Errors, real.Errors)
+	}
+	if got.TimeToFailure == nil || real.TimeToFailure == nil || *got.TimeToFailure != *real.TimeToFailure {
+		t.Errorf("rebuilt time to failure %+v, real %+v", got.TimeToFailure, real.TimeToFailure)
+	}
+	if got.PeakOpen != real.PeakOpen {
+		t.Errorf("rebuilt peak open %d, real %d", got.PeakOpen, real.PeakOpen)
 	}
 }

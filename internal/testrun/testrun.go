@@ -25,6 +25,8 @@ type Result struct {
 	Samples []schema.Sample
 	// Lines holds every timeline line as a generic map.
 	Lines []map[string]any
+	// Raw is the timeline as written.
+	Raw []byte
 }
 
 // Run runs sc with the engine's tables (opts may leave them nil), and
@@ -53,7 +55,7 @@ func Run(t testing.TB, ctx context.Context, sc *scenarios.Scenario, opts workers
 	if after != before {
 		t.Errorf("open descriptors: %d before the run, %d after", before, after)
 	}
-	r := Result{Sum: sum}
+	r := Result{Sum: sum, Raw: buf.Bytes()}
 	sc2 := bufio.NewScanner(bytes.NewReader(buf.Bytes()))
 	sc2.Buffer(nil, 4<<20)
 	for sc2.Scan() {

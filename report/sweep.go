@@ -26,11 +26,18 @@ func SweepTable(w io.Writer, s *schema.SweepSummary) error {
 	fmt.Fprintln(tw, strings.Join(hdr, "\t"))
 	for _, p := range s.Points {
 		row := slices.Clone(p.Values)
-		row = append(row, fmt.Sprintf("%d/%d", p.Failures, p.Runs))
-		if p.TTF != nil {
+		failed := fmt.Sprintf("%d/%d", p.Failures, p.Runs)
+		if p.Interrupted > 0 {
+			failed += fmt.Sprintf(" (+%d interrupted)", p.Interrupted)
+		}
+		row = append(row, failed)
+		switch {
+		case p.TTF == nil && p.Runs == 0:
+			row = append(row, "not finished", "-", "-", "-", "-")
+		case p.TTF != nil:
 			row = append(row, secs(p.TTF.Median), secs(p.TTF.Min), secs(p.TTF.Max),
 				fmt.Sprintf("%s (%s %s)", p.Class, p.Phase, codeString(p.Code, "")), strconv.FormatFloat(p.OpsBefore.Median, 'f', -1, 64))
-		} else {
+		default:
 			row = append(row, "none", "-", "-", "-", "-")
 		}
 		for _, c := range p.Columns {
@@ -48,7 +55,7 @@ func SweepTable(w io.Writer, s *schema.SweepSummary) error {
 // SweepCSV writes a sweep summary as CSV, one row per point.
 func SweepCSV(w io.Writer, s *schema.SweepSummary) error {
 	cw := csv.NewWriter(w)
-	hdr := append(slices.Clone(s.Axes), "runs", "failures", "ttf_median_sec", "ttf_min_sec", "ttf_max_sec",
+	hdr := append(slices.Clone(s.Axes), "runs", "failures", "interrupted", "ttf_median_sec", "ttf_min_sec", "ttf_max_sec",
 		"class", "phase", "code", "ops_before_median", "ops_before_min", "ops_before_max")
 	for _, c := range s.Columns {
 		hdr = append(hdr, c+"_median", c+"_min", c+"_max")
@@ -60,7 +67,7 @@ func SweepCSV(w io.Writer, s *schema.SweepSummary) error {
 	f := func(x float64) string { return strconv.FormatFloat(math.Round(x*1e6)/1e6, 'f', -1, 64) }
 	for _, p := range s.Points {
 		row := slices.Clone(p.Values)
-		row = append(row, strconv.Itoa(p.Runs), strconv.Itoa(p.Failures))
+		row = append(row, strconv.Itoa(p.Runs), strconv.Itoa(p.Failures), strconv.Itoa(p.Interrupted))
 		if p.TTF != nil {
 			row = append(row, f(p.TTF.Median), f(p.TTF.Min), f(p.TTF.Max), p.Class, p.Phase, strconv.Itoa(p.Code),
 				f(p.OpsBefore.Median), f(p.OpsBefore.Min), f(p.OpsBefore.Max))

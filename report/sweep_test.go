@@ -37,10 +37,10 @@ range      failed  ttf median  min  max   failure                          ops b
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if got, want := lines[1], "1025 1124,2,2,0.009,0.008,0.01,eaddrnotavail,connect,99,99.5,99,100"; got != want {
+	if got, want := lines[1], "1025 1124,2,2,0,0.009,0.008,0.01,eaddrnotavail,connect,99,99.5,99,100"; got != want {
 		t.Errorf("csv row = %q, want %q", got, want)
 	}
-	if got, want := lines[2], "1025 5000,2,0,,,,,,,,,"; got != want {
+	if got, want := lines[2], "1025 5000,2,0,0,,,,,,,,,"; got != want {
 		t.Errorf("csv row = %q, want %q", got, want)
 	}
 }
@@ -61,10 +61,10 @@ func TestSweepColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if got, want := lines[0], "somaxconn,runs,failures,ttf_median_sec,ttf_min_sec,ttf_max_sec,class,phase,code,ops_before_median,ops_before_min,ops_before_max,half_open.completed_median,half_open.completed_min,half_open.completed_max"; got != want {
+	if got, want := lines[0], "somaxconn,runs,failures,interrupted,ttf_median_sec,ttf_min_sec,ttf_max_sec,class,phase,code,ops_before_median,ops_before_min,ops_before_max,half_open.completed_median,half_open.completed_min,half_open.completed_max"; got != want {
 		t.Errorf("csv header = %q, want %q", got, want)
 	}
-	if got, want := lines[1], "2,2,0,,,,,,,,,,3.5,3,4"; got != want {
+	if got, want := lines[1], "2,2,0,0,,,,,,,,,,3.5,3,4"; got != want {
 		t.Errorf("csv row = %q, want %q", got, want)
 	}
 	js, err := json.Marshal(s.Points[0].Columns)
@@ -73,5 +73,29 @@ func TestSweepColumns(t *testing.T) {
 	}
 	if got, want := string(js), `[{"path":"half_open.completed","median":3.5,"min":3,"max":4,"n":2}]`; got != want {
 		t.Errorf("json = %s, want %s", got, want)
+	}
+}
+
+// TestSweepTableInterrupted: a point whose repetitions were cut off before
+// they could fail says so; it does not read "0/1 none", which looks like
+// "this setting fixes it" (issue 9 item 7).
+func TestSweepTableInterrupted(t *testing.T) {
+	runs := []*schema.Summary{{Status: schema.StatusInterrupted}}
+	s := &schema.SweepSummary{Name: "hb", Axes: []string{"somaxconn"}, Repetitions: 1,
+		Points: []schema.SweepPoint{schema.SweepPointOf(0, []string{"1"}, runs, nil)}}
+	var b bytes.Buffer
+	if err := SweepTable(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	row := strings.Fields(strings.Split(b.String(), "\n")[2])
+	if got, want := strings.Join(row[:5], " "), "1 0/0 (+1 interrupted) not"; got != want {
+		t.Errorf("row = %q, want it to start %q", strings.Join(row, " "), want)
+	}
+	b.Reset()
+	if err := SweepCSV(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Split(b.String(), "\n")[1], "1,0,0,1,,,,,,,,,"; got != want {
+		t.Errorf("csv row = %q, want %q", got, want)
 	}
 }

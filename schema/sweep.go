@@ -22,8 +22,12 @@ type SweepPoint struct {
 	Index int `json:"index"`
 	// Values holds each axis's value, in axis order.
 	Values []string `json:"values"`
-	// Runs counts the repetitions with a summary; Failures those that hit
-	// a failure class; Interrupted those stopped before their end.
+	// Runs counts the repetitions that ran to their end (a bound, the
+	// failure); Failures the repetitions that hit a failure class (also
+	// one interrupted after its failure: the failure is real). Interrupted
+	// counts those stopped before their end without a failure, or rebuilt
+	// from a dead run's timeline: they neither failed nor survived the
+	// bound, so they are in neither count and no time-to-failure.
 	Runs        int `json:"runs"`
 	Failures    int `json:"failures"`
 	Interrupted int `json:"interrupted,omitempty"`
@@ -80,11 +84,15 @@ func SweepPointOf(index int, values []string, runs []*Summary, dirs []string) Sw
 		if s == nil {
 			continue
 		}
-		p.Runs++
-		if s.Status == StatusInterrupted {
-			p.Interrupted++
-		}
 		f := s.TimeToFailure
+		if s.Status == StatusInterrupted || s.Status == StatusPartial {
+			if f == nil {
+				p.Interrupted++
+				continue
+			}
+		} else {
+			p.Runs++
+		}
 		if f == nil {
 			continue
 		}

@@ -32,10 +32,14 @@ func TestSweepPointOf(t *testing.T) {
 		failed(0.1, 98, errclass.ClassEADDRINUSE, 98),
 		failed(0.4, 99, errclass.ClassEADDRNOTAVAIL, 99),
 		nil, // not run (interrupted sweep)
-		{Status: StatusInterrupted},
+		{Status: StatusInterrupted}, // cut off before it could fail: not a run that survived
+		{Status: StatusPartial},     // rebuilt from a dead run: likewise
+		{Status: StatusInterrupted, Sections: Sections{}, TimeToFailure: nil},
 	}
 	p := SweepPointOf(2, []string{"1025 1124"}, runs, nil)
-	if got, want := [3]int{p.Runs, p.Failures, p.Interrupted}, [3]int{5, 3, 1}; got != want {
+	// Finished runs only (issue 9 item 7: an interrupted repetition read
+	// as "0/1 none", as if the setting fixed the failure).
+	if got, want := [3]int{p.Runs, p.Failures, p.Interrupted}, [3]int{4, 3, 3}; got != want {
 		t.Errorf("runs, failures, interrupted = %v, want %v", got, want)
 	}
 	if got, want := *p.TTF, (Stat{Median: 0.2, Min: 0.1, Max: 0.4, N: 3}); got != want {

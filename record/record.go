@@ -168,3 +168,32 @@ func ReadSummary(dir string) (*schema.Summary, error) {
 	}
 	return schema.DecodeSummary(filepath.Join(dir, SummaryFile), b)
 }
+
+// WriteFileAtomic writes data to path so that a reader sees the old file
+// or the new one, never half of one: into a temporary file beside it,
+// synced, then renamed over it. On error the temporary file is removed.
+func WriteFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -15,6 +15,9 @@ type SweepSummary struct {
 	// summary.json); each point has a ColumnStat per column.
 	Columns []string     `json:"columns,omitempty"`
 	Points  []SweepPoint `json:"points"`
+	// Notes says what makes the runs less than independent (e.g. runs on
+	// the host that share its TIME_WAITs).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // SweepPoint is one point of a sweep.

@@ -7,6 +7,7 @@
 package sweep
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,6 +56,9 @@ type Options struct {
 	Run runner.Options
 	// Created, when set, is called with the sweep directory once it exists.
 	Created func(dir string)
+	// Warn, when set, is told what makes the sweep's runs less than
+	// independent, before they run (it is in the summary's notes too).
+	Warn func(note string)
 	// Done, when set, is called after each run with its place and summary.
 	Done func(point, rep int, sum *schema.Summary, dir string)
 }
@@ -101,6 +105,11 @@ func Start(ctx context.Context, file, out string, now time.Time, opts Options) (
 		}
 		dir = fmt.Sprintf("%s-%d", base, i)
 	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, dir, err
+	}
+	defer unlock()
 	if opts.Created != nil {
 		opts.Created(dir)
 	}
@@ -108,14 +117,14 @@ func Start(ctx context.Context, file, out string, now time.Time, opts Options) (
 	if err != nil {
 		return nil, dir, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, SweepFile), src, 0o644); err != nil {
+	if err := record.WriteFileAtomic(filepath.Join(dir, SweepFile), src); err != nil {
 		return nil, dir, err
 	}
 	b, err := json.MarshalIndent(plan, "", "  ")
 	if err != nil {
 		return nil, dir, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, PlanFile), append(b, '\n'), 0o644); err != nil {
+	if err := record.WriteFileAtomic(filepath.Join(dir, PlanFile), append(b, '\n')); err != nil {
 		return nil, dir, err
 	}
 	if err := os.Mkdir(filepath.Join(dir, RunsDir), 0o755); err != nil {
@@ -124,6 +133,14 @@ func Start(ctx context.Context, file, out string, now time.Time, opts Options) (
 	sum, err := run(ctx, dir, plan, opts)
 	return sum, dir, err
 }
+
+// lockFile is the sweep directory's lock (see lockDir).
+const lockFile = ".lock"
+
+// ErrInUse is returned (wrapped) when another nobufs runs or resumes the
+// same sweep directory: two at once would run the same points and remove
+// each other's runs.
+var ErrInUse = errors.New("sweep directory in use")
 
 // ErrNotSweepDir is returned by Resume for a directory without a readable
 // sweep plan.
@@ -143,6 +160,13 @@ func Resume(ctx context.Context, dir string, opts Options) (*schema.SweepSummary
 	} else if plan.Schema != 1 {
 		return nil, fmt.Errorf("%s is %w: %s: schema %d, want 1", dir, ErrNotSweepDir, PlanFile, plan.Schema)
 	}
+	// The plan is written once, when the sweep starts: read it, then
+	// take the lock (a directory that is no sweep gets no lock file).
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	for i := range plan.Points {
 		sc, err := scenarios.Parse(fmt.Sprintf("%s point %d", filepath.Join(dir, PlanFile), i), []byte(plan.Points[i].Source))
 		if err != nil {
@@ -183,6 +207,12 @@ func RunDir(point, rep int) string {
 
 func run(ctx context.Context, dir string, plan *Plan, opts Options) (*schema.SweepSummary, error) {
 	out := &schema.SweepSummary{Name: plan.Name, Axes: plan.Axes, Repetitions: plan.Repetitions, Columns: plan.Columns}
+	out.Notes = notes(plan)
+	if opts.Warn != nil {
+		for _, n := range out.Notes {
+			opts.Warn(n)
+		}
+	}
 	var runErr error
 	for _, p := range plan.Points {
 		var sums []*schema.Summary
@@ -236,21 +266,39 @@ func runOne(ctx context.Context, dir string, sc *scenarios.Scenario, opts runner
 	return sum, err
 }
 
+// writeSummary writes the sweep's summary.json and summary.csv, each
+// atomically (a reader, or a resume, never sees half of one).
 func writeSummary(dir string, s *schema.SweepSummary) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, SummaryJSON), append(b, '\n'), 0o644); err != nil {
+	if err := record.WriteFileAtomic(filepath.Join(dir, SummaryJSON), append(b, '\n')); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, SummaryCSV))
-	if err != nil {
+	var csv bytes.Buffer
+	if err := report.SweepCSV(&csv, s); err != nil {
 		return err
 	}
-	if err := report.SweepCSV(f, s); err != nil {
-		f.Close()
-		return err
+	return record.WriteFileAtomic(filepath.Join(dir, SummaryCSV), csv.Bytes())
+}
+
+// notes says what makes a sweep's runs depend on each other: port
+// exhaustion on the host shares the host's TIME_WAITs between runs (a
+// port a run used stays held for up to 60 s, loopback ones until
+// tcp_tw_reuse frees them after 1 s), so a point's ports may already be
+// held when it starts (issue 9 item 8: a 100-port point gave 49.5 ops
+// before failure). In a lab cell each run has a fresh namespace.
+func notes(plan *Plan) []string {
+	runs, shared := 0, false
+	for _, p := range plan.Points {
+		runs += plan.Repetitions
+		if sc := p.Scenario; sc != nil && sc.Kind == scenarios.KindPortExhaustion && sc.Cell == nil {
+			shared = true
+		}
 	}
-	return f.Close()
+	if !shared || runs < 2 {
+		return nil
+	}
+	return []string{"port exhaustion on the host: the runs share the host's TIME_WAITs (a port stays held up to 60 s after its run, a loopback one until tcp_tw_reuse frees it after 1 s), so a run may start with ports of its range already held and fail sooner; each run's prediction counts the ports held when it starts. Add `cell: {}` to the scenario for independent repetitions, each in a fresh namespace."}
 }

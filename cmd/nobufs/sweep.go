@@ -72,7 +72,8 @@ cell without root), 130 interrupted.`,
 }
 
 func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool, allow []netip.Prefix) error {
-	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported(), AllowTargets: allow}, Created: st.status.dir}
+	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported(), AllowTargets: allow}, Created: st.status.dir,
+		Warn: func(n string) { fmt.Fprintf(st.stderr, "nobufs: note: %s\n", n) }}
 	if resume != "" {
 		st.status.dir(resume)
 	}
@@ -105,6 +106,9 @@ func runSweep(ctx context.Context, st *state, args []string, out, resume string,
 		fmt.Fprintf(st.stdout, "results  %s\n", dir)
 	}
 	if err != nil {
+		if errors.Is(err, sweep.ErrInUse) {
+			return &exitError{code: exitUsage, err: err}
+		}
 		if errors.Is(err, lab.ErrNeedRoot) || errors.Is(err, lab.ErrUnsupported) {
 			return &exitError{code: exitInternal, err: err}
 		}

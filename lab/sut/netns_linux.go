@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -86,4 +90,79 @@ func waitAccepting(path, addr string, timeout time.Duration, stop <-chan struct{
 			delay = min(2*delay, 100*time.Millisecond)
 		}
 	})
+}
+
+// waitListening polls sock_diag (in netns path) until a LISTEN socket on
+// addr — or on its port with a wildcard address — belongs to pid or one of
+// its descendants, stop is closed, or timeout passes.
+func waitListening(path, addr string, pid int, timeout time.Duration, stop <-chan struct{}) error {
+	want, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w: ReadyAddr: %w", ErrSpec, err)
+	}
+	d, err := OpenDiag(path)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	deadline := time.Now().Add(timeout)
+	delay := 2 * time.Millisecond
+	for {
+		qs, err := d.Listeners(want.Port())
+		if err != nil {
+			return err
+		}
+		var inodes []uint32
+		for _, q := range qs {
+			if q.Addr == want || q.Addr.Addr().IsUnspecified() {
+				inodes = append(inodes, q.Inode)
+			}
+		}
+		if len(inodes) > 0 && holdsSocket(pid, inodes) {
+			return nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("%w: nothing of pid %d listens on %s after %v", ErrNotReady, pid, addr, timeout)
+		}
+		t := time.NewTimer(min(delay, left))
+		select {
+		case <-stop:
+			t.Stop()
+			return errStopped
+		case <-t.C:
+		}
+		delay = min(2*delay, 50*time.Millisecond)
+	}
+}
+
+// holdsSocket reports whether pid or a descendant has a descriptor on one
+// of the socket inodes.
+func holdsSocket(pid int, inodes []uint32) bool {
+	pids := []int{pid}
+	for _, d := range descendants(pid) {
+		pids = append(pids, d.pid)
+	}
+	for _, p := range pids {
+		dir := "/proc/" + strconv.Itoa(p) + "/fd"
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			l, err := os.Readlink(dir + "/" + e.Name())
+			if err != nil {
+				continue
+			}
+			ino, ok := strings.CutPrefix(l, "socket:[")
+			if !ok {
+				continue
+			}
+			n, err := strconv.ParseUint(strings.TrimSuffix(ino, "]"), 10, 32)
+			if err == nil && slices.Contains(inodes, uint32(n)) {
+				return true
+			}
+		}
+	}
+	return false
 }

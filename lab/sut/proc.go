@@ -21,7 +21,8 @@ type Info struct {
 	PID       int       `json:"pid"`
 	StartTime uint64    `json:"start_time"`
 	Started   time.Time `json:"started"`
-	// Ready is the time from the start to ReadyAddr accepting.
+	// Ready is the time from the start to ReadyAddr listening (accepting,
+	// with ReadyConnect).
 	Ready     time.Duration `json:"ready_ns"`
 	Addr      string        `json:"addr,omitempty"`
 	ReadyAddr string        `json:"ready_addr,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -41,7 +42,7 @@ type started struct {
 }
 
 // Start launches the program of spec and waits until it is ready: until
-// its ReadyAddr accepts a TCP connection, it ends (an *ExitError with its
+// it listens on its ReadyAddr (see Spec.ReadyAddr), it ends (an *ExitError with its
 // status and last output lines), or ReadyTimeout passes (ErrNotReady). With
 // netnsPath (e.g. /run/netns/NAME) the program runs in that network
 // namespace and readiness is checked from inside it.
@@ -112,6 +113,7 @@ func Start(ctx context.Context, spec Spec, netnsPath string) (*Proc, error) {
 	}
 	files = append(files, errR, errW)
 
+	closeOnExecOnce.Do(closeOnExecInherited)
 	env := append(os.Environ(), r.env...)
 	res := make(chan started, 1)
 	go p.own(bin, r, env, outW, errW, spec.NoFile, netnsPath, !spec.SharePIDNamespace, res)
@@ -134,7 +136,7 @@ func Start(ctx context.Context, spec Spec, netnsPath string) (*Proc, error) {
 	}
 
 	if r.readyAddr != "" {
-		if err := p.waitReady(ctx, netnsPath, r.readyAddr, r.readyTimeout); err != nil {
+		if err := p.waitReady(ctx, netnsPath, r.readyAddr, r.readyConnect, r.readyTimeout); err != nil {
 			var ee *ExitError
 			if errors.As(err, &ee) {
 				_ = p.Stop(0) // reaped already; wait for the output, remove the record
@@ -149,10 +151,14 @@ func Start(ctx context.Context, spec Spec, netnsPath string) (*Proc, error) {
 }
 
 // waitReady waits for addr to accept, for the process to end, or for ctx.
-func (p *Proc) waitReady(ctx context.Context, netnsPath, addr string, timeout time.Duration) error {
+func (p *Proc) waitReady(ctx context.Context, netnsPath, addr string, connect bool, timeout time.Duration) error {
 	stop := make(chan struct{})
 	res := make(chan error, 1)
-	go func() { res <- waitAccepting(netnsPath, addr, timeout, stop) }()
+	if connect {
+		go func() { res <- waitAccepting(netnsPath, addr, timeout, stop) }()
+	} else {
+		go func() { res <- waitListening(netnsPath, addr, p.info.PID, timeout, stop) }()
+	}
 	select {
 	case err := <-res:
 		return err
@@ -273,6 +279,28 @@ func applyNoFile(pid int, n uint64, ptrace bool) error {
 	return nil
 }
 
+var closeOnExecOnce sync.Once
+
+// closeOnExecInherited marks every descriptor ≥ 3 of nobufs close-on-exec.
+// Go opens all its own with O_CLOEXEC, but one nobufs inherited without
+// it (from a shell or a CI runner) would pass into every program started,
+// take one of its RLIMIT_NOFILE slots and skew its descriptor count.
+func closeOnExecInherited() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < 3 {
+			continue
+		}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETFD, flags|unix.FD_CLOEXEC)
+		}
+	}
+}
+
 // stop is the stop sequence (run once, by supervise).
 func (p *Proc) stop(grace time.Duration) error {
 	var errs []error
@@ -281,7 +309,14 @@ func (p *Proc) stop(grace time.Duration) error {
 	case <-p.exited:
 	default:
 		// Process.Signal uses a pidfd: it cannot hit a reused PID.
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		term := syscall.Signal(syscall.SIGTERM)
+		if p.info.PIDNamespace && !catches(p.info.PID, syscall.SIGTERM) {
+			// The first process of a PID namespace ignores signals it has
+			// no handler for (haproxy -db relies on SIGTERM's default
+			// action): send what that default action would do.
+			term = syscall.SIGKILL
+		}
+		_ = p.cmd.Process.Signal(term)
 		if grace > 0 {
 			t := time.NewTimer(grace)
 			select {
@@ -314,6 +349,22 @@ func (p *Proc) stop(grace time.Duration) error {
 		errs = append(errs, fmt.Errorf("sut: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// catches reports whether pid has a handler for sig (SigCgt of
+// /proc/PID/status); false when it cannot be read.
+func catches(pid int, sig syscall.Signal) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "SigCgt:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && mask&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	return false
 }
 
 func signalOf(ps *os.ProcessState) (string, bool) {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"maps"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -92,7 +93,14 @@ type Spec struct {
 	OnLine func(Line)
 	// ReadyAddr is the host:port that accepts a TCP connection once the
 	// program is ready (Addr when empty; no wait when both are empty).
-	ReadyAddr string
+	// By default readiness is a LISTEN socket on ReadyAddr (or on its
+	// port, any address) held by the program or a descendant, seen through
+	// sock_diag in its network namespace: no connection is made, so none
+	// takes one of the server's slots (haproxy's maxconn counted the probe
+	// until it noticed the close) or shows in its log. ReadyConnect makes
+	// it a TCP connect, closed at once.
+	ReadyAddr    string
+	ReadyConnect bool
 	// ReadyTimeout bounds the wait for ReadyAddr (DefaultReadyTimeout).
 	ReadyTimeout time.Duration
 	// VersionArgv prints the program's version; its first line is kept in
@@ -114,6 +122,7 @@ type Spec struct {
 type resolved struct {
 	argv, env, versionArgv []string
 	dir, readyAddr         string
+	readyConnect           bool
 	files                  []resolvedFile
 	stdout, stderr         string
 	readyTimeout, grace    time.Duration
@@ -206,6 +215,12 @@ func (s Spec) resolve() (*resolved, error) {
 	r.readyAddr = s.Addr
 	if s.ReadyAddr != "" {
 		r.readyAddr = fill("ReadyAddr", s.ReadyAddr)
+	}
+	r.readyConnect = s.ReadyConnect
+	if r.readyAddr != "" && !r.readyConnect {
+		if _, err := netip.ParseAddrPort(r.readyAddr); err != nil {
+			errs = append(errs, fmt.Errorf("%w: ReadyAddr %q is not IP:port (a name needs ReadyConnect)", ErrSpec, r.readyAddr))
+		}
 	}
 	for i, f := range s.Files {
 		p, err := inside(s.RunDir, f.Path)

@@ -15,40 +15,53 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// InNetns runs fn on a fresh OS thread that has joined the network
-// namespace at path (e.g. /run/netns/NAME) and discards that thread when fn
-// returns: sockets fn creates belong to that namespace for their whole life,
-// whichever goroutine uses them later. With path "", fn runs on the
-// calling goroutine.
+// InNetns runs fn on an OS thread that has joined the network namespace
+// at path (e.g. /run/netns/NAME): sockets fn creates belong to that
+// namespace for their whole life, whichever goroutine uses them later.
+// Afterwards the thread returns to its own namespace before it is
+// unlocked; if it cannot, it is discarded with the goroutine. (The thread
+// may be the main one, whose namespace /proc/self/net shows: it must not
+// stay in another.) With path "", fn runs on the calling goroutine.
 func InNetns(path string, fn func() error) error {
 	if path == "" {
 		return fn()
 	}
 	errc := make(chan error, 1)
 	go func() {
-		// Never unlocked: the goroutine's end takes the thread with it, so
-		// no other goroutine ever runs in the namespace by accident.
 		runtime.LockOSThread()
-		if err := setns(path); err != nil {
+		restore, err := enterNetns(path)
+		if err != nil {
+			runtime.UnlockOSThread() // still in its own namespace
 			errc <- err
 			return
 		}
-		errc <- fn()
+		ferr := fn()
+		if restore() == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- ferr
 	}()
 	return <-errc
 }
 
-// setns moves the calling (locked) thread into the network namespace at path.
-func setns(path string) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// enterNetns moves the calling, locked thread into the network namespace
+// at path; restore moves it back to the one it was in.
+func enterNetns(path string) (restore func() error, err error) {
+	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("sut: netns %s: %w", path, os.NewSyscallError("open", err))
+		return nil, fmt.Errorf("sut: own netns: %w", os.NewSyscallError("open", err))
 	}
-	defer unix.Close(fd)
-	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-		return fmt.Errorf("sut: netns %s: %w", path, os.NewSyscallError("setns", err))
+	if err := setns(path); err != nil {
+		unix.Close(orig)
+		return nil, err
 	}
-	return nil
+	return func() error {
+		defer unix.Close(orig)
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("sut: back to own netns: %w", os.NewSyscallError("setns", err))
+		}
+		return nil
+	}, nil
 }
 
 // DialIn dials addr over TCP from inside the network namespace at path
@@ -165,4 +178,17 @@ func holdsSocket(pid int, inodes []uint32) bool {
 		}
 	}
 	return false
+}
+
+// setns moves the calling (locked) thread into the network namespace at path.
+func setns(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("sut: netns %s: %w", path, os.NewSyscallError("open", err))
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("sut: netns %s: %w", path, os.NewSyscallError("setns", err))
+	}
+	return nil
 }

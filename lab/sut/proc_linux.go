@@ -48,8 +48,8 @@ type started struct {
 // namespace and readiness is checked from inside it.
 //
 // The program runs in its own process group; it gets SIGKILL if nobufs
-// dies (Pdeathsig on the thread that started it, which lives as long as
-// the program does). As root it is the first process of its own PID
+// dies (Pdeathsig on the thread that started it, which stays locked as
+// long as the program runs; it joins the namespace only for the fork). As root it is the first process of its own PID
 // namespace, so that its end ends all its descendants. RLIMIT_NOFILE
 // (spec.NoFile) is set while it is stopped at its first instruction
 // (PTRACE_TRACEME, stop at exec, prlimit, detach): the program sees it from
@@ -174,14 +174,22 @@ func (p *Proc) waitReady(ctx context.Context, netnsPath, addr string, connect bo
 }
 
 // own starts the program from a locked thread (in the namespace, when
-// there is one), reports the start on res, then waits for the program's
-// end. The thread is never unlocked: it is the parent Pdeathsig watches,
-// it may sit in another network namespace, and ptrace requests must come
-// from it.
+// there is one, for the fork only), reports the start on res, then waits
+// for the program's end. The thread stays locked while the program runs:
+// it is the parent Pdeathsig watches, and ptrace requests must come from
+// it. It is back in its own network namespace right after the fork.
 func (p *Proc) own(bin string, r *resolved, env []string, outW, errW *os.File, nofile uint64, netnsPath string, pidns bool, res chan<- started) {
 	runtime.LockOSThread()
+	restored := true
+	defer func() {
+		if restored {
+			runtime.UnlockOSThread()
+		} // else the goroutine ends locked and takes the thread with it
+	}()
+	restore := func() error { return nil }
 	if netnsPath != "" {
-		if err := setns(netnsPath); err != nil {
+		var err error
+		if restore, err = enterNetns(netnsPath); err != nil {
 			outW.Close()
 			errW.Close()
 			res <- started{err: err}
@@ -213,6 +221,14 @@ func (p *Proc) own(bin string, r *resolved, env []string, outW, errW *os.File, n
 			// exec instead, racing the program's own start-up.
 			ptrace, method = false, NoFileAfterStart
 			cmd, err = start(false, pidns)
+		}
+	}
+	if rerr := restore(); rerr != nil {
+		restored = false
+		if err == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			err = rerr
 		}
 	}
 	outW.Close()

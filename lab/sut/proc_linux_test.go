@@ -463,3 +463,50 @@ func TestStopDefaultTERM(t *testing.T) {
 		t.Errorf("exit %v, want SIGKILL", st)
 	}
 }
+
+// TestInNetnsLeavesMainThread: whichever thread InNetns and Start use —
+// the main one too — it is back in its own namespace afterwards:
+// /proc/self/net (the main thread's) keeps showing nobufs's namespace.
+func TestInNetnsLeavesMainThread(t *testing.T) {
+	needRoot(t)
+	ns := newNetns(t)
+	before, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 64)
+	for range 64 {
+		go func() {
+			errs <- InNetns(ns, func() error { time.Sleep(time.Millisecond); return nil })
+		}()
+	}
+	for range 64 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := helperSpec(t, "limits")
+	p, err := Start(context.Background(), spec, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.Exited()
+	p.Stop(0)
+	after, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Errorf("the main thread's network namespace is %s after InNetns, was %s", after, before)
+	}
+	var threadNS []string
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, task := range tasks {
+		if l, err := os.Readlink("/proc/self/task/" + task.Name() + "/ns/net"); err == nil && l != before {
+			threadNS = append(threadNS, task.Name()+":"+l)
+		}
+	}
+	if len(threadNS) > 0 {
+		t.Errorf("threads left in another namespace: %v", threadNS)
+	}
+}

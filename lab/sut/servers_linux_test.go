@@ -27,16 +27,17 @@ import (
 // what the client sees, and what /proc shows at that moment. Each logs a
 // "measured:" line; docs/real-servers-notes.md collects them.
 
-// launched is a server started for a test, with its log watch.
+// launched is a server started for a test (with Launch).
 type launched struct {
+	*Launched
 	p    *Proc
 	logs *LogWatch
 	addr string
-	tree []procID
 }
 
 // launch starts srv on a free loopback address (or addr, in netns) with
-// params and nofile; Stop and a check that nothing is left run when t ends.
+// params and nofile; Close and a check that nothing is left run when t
+// ends.
 func launch(t *testing.T, srv Server, netns, addr string, nofile uint64, params map[string]string) *launched {
 	t.Helper()
 	if _, err := exec.LookPath(srv.Argv[0]); err != nil {
@@ -45,35 +46,28 @@ func launch(t *testing.T, srv Server, netns, addr string, nofile uint64, params 
 	if addr == "" {
 		addr = freeAddr(t)
 	}
-	spec, err := srv.Spec(t.TempDir(), addr, params)
+	L, err := Launch(context.Background(), LaunchConfig{Server: srv, RunDir: t.TempDir(), Addr: addr, Netns: netns,
+		NoFile: nofile, Params: params, ReadyTimeout: 15 * time.Second, StopGrace: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs, err := NewLogWatch(srv.Rules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec.OnLine = logs.OnLine
-	spec.NoFile = nofile
-	spec.ReadyTimeout = 15 * time.Second
-	spec.StopGrace = 5 * time.Second
-	p, err := Start(context.Background(), spec, netns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &launched{p: p, logs: logs, addr: addr}
+	l := &launched{Launched: L, p: L.Proc, logs: L.Logs, addr: addr}
 	t.Cleanup(func() {
+		p := l.p
 		tree := append([]procID{{p.PID(), p.Info().StartTime}}, descendants(p.PID())...)
-		if err := p.Stop(5 * time.Second); err != nil {
-			t.Errorf("Stop: %v", err)
+		if err := l.Close(5 * time.Second); err != nil {
+			t.Errorf("Close: %v", err)
 		}
 		for _, id := range tree {
 			if !gone(id.pid, id.start) {
 				t.Errorf("%s: pid %d still there after Stop", srv.Name, id.pid)
 			}
 		}
+		if s, err := l.Sample(); err != nil || s.Exited == nil {
+			t.Errorf("Sample after Close: %+v, %v; want Exited", s.Exited, err)
+		}
 	})
-	t.Logf("%s: %s, ready in %v (nofile %d, %s)", srv.Name, p.Info().Version, p.Info().Ready.Round(time.Millisecond), nofile, p.Info().NoFileMethod)
+	t.Logf("%s: %s, ready in %v (nofile %d, %s)", srv.Name, l.p.Info().Version, l.p.Info().Ready.Round(time.Millisecond), nofile, l.p.Info().NoFileMethod)
 	return l
 }
 
@@ -274,6 +268,13 @@ func TestRedisMaxClients(t *testing.T) {
 	wantSpans(t, after, "closed")
 	for _, c := range conns {
 		c.Close()
+	}
+	ts, err := l.Sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ts.Logs.Match(ClassServerFDLow); !ok || len(ts.Listen) != 1 || ts.Listen[0].Backlog != 511 || ts.Proc.Procs[0].NoFileSoft != 64 {
+		t.Errorf("Launched.Sample() = %+v, want the fd-low class, the listener (backlog 511), nofile 64", ts)
 	}
 	rej := redisInfo(t, l.addr, "rejected_connections")
 	b := at.Busiest()

@@ -2,6 +2,7 @@ package sut
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -56,6 +57,14 @@ func helper(mode string, args []string) int {
 			return 1
 		}
 		fmt.Println(l.Cur, l.Max)
+		return 0
+	case "raise":
+		// Try what redis does: raise the hard limit above the one given.
+		var l syscall.Rlimit
+		syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l)
+		want := syscall.Rlimit{Cur: l.Max * 2, Max: l.Max * 2}
+		err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want)
+		fmt.Println(l.Max, errors.Is(err, syscall.EPERM))
 		return 0
 	case "exit":
 		code, _ := strconv.Atoi(args[0])

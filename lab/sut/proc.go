@@ -34,6 +34,9 @@ type Info struct {
 	// used only where ptrace is refused).
 	NoFile       uint64 `json:"nofile,omitempty"`
 	NoFileMethod string `json:"nofile_method,omitempty"`
+	// CanRaiseNoFile: the program kept CAP_SYS_RESOURCE (nobufs could not
+	// drop it) and may raise its own limit again; redis and haproxy try.
+	CanRaiseNoFile bool `json:"can_raise_nofile,omitempty"`
 	// PIDNamespace: it is the first process of its own PID namespace.
 	PIDNamespace bool   `json:"pid_namespace"`
 	Version      string `json:"version,omitempty"`

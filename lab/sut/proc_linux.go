@@ -38,6 +38,7 @@ type started struct {
 	startTime    uint64
 	method       string
 	pidNamespace bool
+	canRaise     bool
 	err          error
 }
 
@@ -123,6 +124,7 @@ func Start(ctx context.Context, spec Spec, netnsPath string) (*Proc, error) {
 		return fail(s.err)
 	}
 	info.PID, info.StartTime, info.NoFileMethod, info.PIDNamespace = s.pid, s.startTime, s.method, s.pidNamespace
+	info.CanRaiseNoFile = s.canRaise
 	info.Started = time.Now()
 	p.info = info
 	p.pipes = []*os.File{outR, errR}
@@ -186,6 +188,12 @@ func (p *Proc) own(bin string, r *resolved, env []string, outW, errW *os.File, n
 			runtime.UnlockOSThread()
 		} // else the goroutine ends locked and takes the thread with it
 	}()
+	var canRaise bool
+	if nofile > 0 {
+		// The thread's capability sets change for good: discard it at the end.
+		restored = false
+		canRaise = !dropSysResource()
+	}
 	restore := func() error { return nil }
 	if netnsPath != "" {
 		var err error
@@ -225,6 +233,7 @@ func (p *Proc) own(bin string, r *resolved, env []string, outW, errW *os.File, n
 	}
 	if rerr := restore(); rerr != nil {
 		restored = false
+		nofile = 0 // not applied: the start fails
 		if err == nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
@@ -257,10 +266,43 @@ func (p *Proc) own(bin string, r *resolved, env []string, outW, errW *os.File, n
 		return
 	}
 	p.cmd = cmd
-	res <- started{pid: pid, startTime: st.start, method: method, pidNamespace: pidns}
+	res <- started{pid: pid, startTime: st.start, method: method, pidNamespace: pidns, canRaise: canRaise}
 	_ = cmd.Wait()
 	p.status = exitStatusOf(cmd.ProcessState)
 	close(p.exited)
+}
+
+// dropSysResource removes CAP_SYS_RESOURCE from the calling, locked
+// thread's bounding and inheritable sets, so that a program it starts —
+// even as root — cannot raise its hard RLIMIT_NOFILE again (redis asks
+// for maxclients+32, haproxy for its maxsock; with the capability both
+// would undo the limit). It reports whether the program will lack the
+// capability.
+func dropSysResource() bool { return dropCapForChildren(unix.CAP_SYS_RESOURCE) }
+
+// dropCapForChildren removes capability c from the calling thread's
+// bounding and inheritable sets (the thread's own: capabilities are per
+// thread), so that a program the thread execs cannot have it. It reports
+// whether c is out of both.
+func dropCapForChildren(c int) bool {
+	_ = unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0)
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	word, bit := c/32, uint32(1)<<(c%32)
+	if err := unix.Capget(&hdr, &data[0]); err == nil && data[word].Inheritable&bit != 0 {
+		data[word].Inheritable &^= bit
+		_ = unix.Capset(&hdr, &data[0])
+	}
+	// What an exec can get: the bounding set (as root) and the inheritable set.
+	inBounding, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
+	if err != nil {
+		return false
+	}
+	hdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return inBounding == 0 && data[word].Inheritable&bit == 0
 }
 
 // applyNoFile sets RLIMIT_NOFILE soft = hard = n on pid. With ptrace the

@@ -5,13 +5,17 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func needRoot(t *testing.T) {
@@ -56,6 +60,78 @@ func TestStartNoFile(t *testing.T) {
 	}
 	if after != before {
 		t.Errorf("nobufs's own RLIMIT_NOFILE changed from %v to %v", before, after)
+	}
+}
+
+// TestStartNoFileCannotRaise: a program given a limit cannot raise it
+// again (nobufs drops CAP_SYS_RESOURCE for it), as root too.
+func TestStartNoFileCannotRaise(t *testing.T) {
+	spec := helperSpec(t, "raise")
+	spec.NoFile = 64
+	p, err := Start(context.Background(), spec, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.Exited()
+	if err := p.Stop(0); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readFile(t, p.Info().Stdout), "64 true"; got != want {
+		t.Errorf("raising the hard limit: %q, want %q (64, EPERM)", got, want)
+	}
+	if p.Info().CanRaiseNoFile {
+		t.Error("Info.CanRaiseNoFile is set")
+	}
+}
+
+// TestDropCapForChildren checks the mechanism with a capability this
+// process has (CAP_NET_RAW; CAP_SYS_RESOURCE may be missing here): after
+// the drop on a locked thread, a child that thread starts has it in
+// neither its bounding nor its effective set; nobufs's other threads keep it.
+func TestDropCapForChildren(t *testing.T) {
+	needRoot(t)
+	capsOf := func(status string) (bnd, eff uint64) {
+		for _, l := range strings.Split(status, "\n") {
+			if v, ok := strings.CutPrefix(l, "CapBnd:"); ok {
+				bnd, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			}
+			if v, ok := strings.CutPrefix(l, "CapEff:"); ok {
+				eff, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			}
+		}
+		return
+	}
+	const netRaw = 1 << unix.CAP_NET_RAW
+	self, _ := os.ReadFile("/proc/thread-self/status")
+	if bnd, eff := capsOf(string(self)); bnd&netRaw == 0 || eff&netRaw == 0 {
+		t.Skip("no CAP_NET_RAW to drop")
+	}
+	type result struct {
+		ok     bool
+		status string
+		err    error
+	}
+	res := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread's sets changed
+		ok := dropCapForChildren(unix.CAP_NET_RAW)
+		out, err := exec.Command("/bin/cat", "/proc/self/status").Output()
+		res <- result{ok, string(out), err}
+	}()
+	r := <-res
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	bnd, eff := capsOf(r.status)
+	if !r.ok || bnd&netRaw != 0 || eff&netRaw != 0 {
+		t.Errorf("child of the dropping thread: ok %v, CapBnd %x CapEff %x; want CAP_NET_RAW out of both", r.ok, bnd, eff)
+	}
+	out, err := exec.Command("/bin/cat", "/proc/self/status").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bnd, _ := capsOf(string(out)); bnd&netRaw == 0 {
+		t.Errorf("a child of another thread lost CAP_NET_RAW too (CapBnd %x)", bnd)
 	}
 }
 

@@ -106,22 +106,37 @@ func (r *Run) WriteSummary(s *schema.Summary) error {
 	b = append(b, '\n')
 	f := r.summary
 	r.summary = nil
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write summary: %w", err)
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write summary: %w", err)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write summary: %w", err)
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(r.Dir, SummaryFile))
 	}
-	if err := os.Rename(filepath.Join(r.Dir, SummaryFile+".tmp"), filepath.Join(r.Dir, SummaryFile)); err != nil {
-		return fmt.Errorf("write summary: %w", err)
+	if err != nil {
+		// What was written stays, named: a full disk leaves a partial
+		// file the user may want (the whole summary is printed anyway).
+		return &SummaryError{Partial: tmp, Err: err}
 	}
 	return nil
 }
+
+// SummaryError is a summary.json that could not be written: Partial is
+// the file left with what was written before the error.
+type SummaryError struct {
+	Partial string
+	Err     error
+}
+
+func (e *SummaryError) Error() string {
+	return fmt.Sprintf("write summary: %v (what was written is in %s)", e.Err, e.Partial)
+}
+
+func (e *SummaryError) Unwrap() error { return e.Err }
 
 // Close closes the run's files. A summary never written leaves no
 // summary.json (the timeline is what remains; see Rebuild).

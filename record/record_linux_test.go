@@ -69,3 +69,18 @@ func TestSummaryUnderFdExhaustion(t *testing.T) {
 		t.Fatalf("ReadSummary = %+v, %v", s, err)
 	}
 }
+
+// TestWriteSummaryFullDisk: a summary that cannot be written (ENOSPC, as
+// /dev/full answers) fails with a SummaryError naming the partial file.
+func TestWriteSummaryFullDisk(t *testing.T) {
+	f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full: %v", err)
+	}
+	r := &Run{Dir: t.TempDir(), summary: f}
+	err = r.WriteSummary(&schema.Summary{Schema: schema.SchemaVersion})
+	var se *SummaryError
+	if !errors.As(err, &se) || !errors.Is(err, syscall.ENOSPC) || se.Partial != "/dev/full" {
+		t.Errorf("err = %v, want a SummaryError wrapping ENOSPC naming /dev/full", err)
+	}
+}

@@ -75,6 +75,13 @@ func Text(w io.Writer, s *schema.Summary) error {
 	for _, u := range s.Unmet {
 		fmt.Fprintf(tw, "unmet\t%s\n", u)
 	}
+	for i, n := range s.Notes {
+		label := ""
+		if i == 0 {
+			label = "notes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", label, n)
+	}
 	return tw.Flush()
 }
 

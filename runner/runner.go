@@ -69,8 +69,9 @@ var ErrRecord = errors.New("results")
 
 // Run runs sc and records it. It returns the summary and the run
 // directory; the summary is returned (and written) also for an
-// interrupted run. A summary that could not be written is returned with
-// an error wrapping ErrRecord.
+// interrupted run. A run whose timeline or summary could not be written
+// returns its summary with an error wrapping ErrRecord: the caller shows
+// it (nothing computed is lost) and exits as for an environment error.
 func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summary, string, error) {
 	// The prediction is made before the run opens anything, as doctor
 	// would, from the facts of the host (and the cell's sysctls).
@@ -110,11 +111,15 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summar
 		wopts.HostState = hostState
 	}
 	sum, err := Place(sc).Run(ctx, sc, wopts)
-	if err != nil {
+	lost := errors.Is(err, workers.ErrTimeline) && sum != nil
+	if err != nil && !lost {
 		return nil, rec.Dir, err
 	}
 	sum.Prediction = &pred
-	if err := rec.WriteSummary(sum); err != nil {
+	if werr := rec.WriteSummary(sum); werr != nil {
+		return sum, rec.Dir, fmt.Errorf("%w: %w", ErrRecord, errors.Join(err, werr))
+	}
+	if lost {
 		return sum, rec.Dir, fmt.Errorf("%w: %w", ErrRecord, err)
 	}
 	return sum, rec.Dir, nil

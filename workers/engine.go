@@ -159,7 +159,9 @@ func (r *run) timeToFailure() *schema.Failure {
 
 // Run runs one scenario to its end and returns its summary. The summary is
 // returned, with Status set, also when the run was interrupted through ctx;
-// err is set only when the run could not start or the harness broke.
+// err is set when the run could not start or the harness broke — then the
+// summary is nil — or, with the summary, when the timeline was lost
+// (ErrTimeline).
 func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Summary, error) {
 	newKind := opts.Kinds[sc.Kind]
 	if newKind == nil {
@@ -301,10 +303,16 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	}
 	tl.write(schema.EndLine{Type: "end", Status: sum.Status, StopReason: sum.StopReason, Elapsed: sum.ElapsedSec, TimeToFailure: sum.TimeToFailure})
 	if tl.err != nil {
-		sum.Notes = append(sum.Notes, "timeline: "+tl.err.Error())
+		sum.Notes = append(sum.Notes, fmt.Sprintf("timeline: lost after line %d: %v", tl.lines, tl.err))
+		return sum, fmt.Errorf("%w after line %d: %w", ErrTimeline, tl.lines, tl.err)
 	}
 	return sum, nil
 }
+
+// ErrTimeline is returned (wrapped), with the summary, when the timeline
+// could not be written to the end (a full disk, a file size limit): the
+// run happened, but its record is incomplete — never reported as success.
+var ErrTimeline = errors.New("timeline not written")
 
 // startTarget starts the scenario's built-in target (in the target
 // namespace when the run has one) and returns it with the address the load

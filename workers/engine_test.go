@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -312,5 +313,35 @@ stop: {after_failure: 200ms}
 	}
 	if got.PeakOpen != real.PeakOpen {
 		t.Errorf("rebuilt peak open %d, real %d", got.PeakOpen, real.PeakOpen)
+	}
+}
+
+// failAfter is a timeline writer that fails from the n-th write on.
+type failAfter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n--; f.n < 0 {
+		return 0, syscall.ENOSPC
+	}
+	return len(p), nil
+}
+
+// TestRunLostTimeline: a timeline that could not be written is an error
+// returned with the summary, never a success with a note nobody reads
+// (issue 9 item 9).
+func TestRunLostTimeline(t *testing.T) {
+	sc := parseScenario(t, "name: lost\nkind: port-exhaustion\nport_exhaustion: {close_first: server}\nstop: {duration: 300ms}\n")
+	sum, err := workers.Run(context.Background(), sc, Options{Kinds: kinds.Table, Targets: targets.Table,
+		Timeline: &failAfter{n: 2}, SampleEvery: 50 * time.Millisecond})
+	if !errors.Is(err, workers.ErrTimeline) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("err = %v, want ErrTimeline wrapping ENOSPC", err)
+	}
+	if sum == nil || len(sum.Notes) == 0 || sum.Ops.OK == 0 {
+		t.Errorf("summary = %+v, want the run's counts and a note", sum)
 	}
 }

@@ -13,8 +13,9 @@ import (
 
 // timeline writes NDJSON lines, one Write per line, and keeps the first error.
 type timeline struct {
-	w   io.Writer
-	err error
+	w     io.Writer
+	err   error
+	lines int // written whole
 }
 
 func (t *timeline) write(v any) {
@@ -29,7 +30,9 @@ func (t *timeline) write(v any) {
 	b = append(b, '\n')
 	if _, err := t.w.Write(b); err != nil {
 		t.err = err
+		return
 	}
+	t.lines++
 }
 
 // sampler builds the per-interval samples from the workers' counters. It

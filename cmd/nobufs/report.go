@@ -61,11 +61,13 @@ func rebuildOne(st *state, dir string, force bool) error {
 	if err != nil {
 		return badResults(err)
 	}
-	if err := record.WriteSummaryFile(dir, sum); err != nil {
-		return &exitError{code: exitInternal, err: err}
-	}
+	// Printed first: a directory that cannot be written (read-only, full)
+	// still shows what was rebuilt.
 	if err := report.Text(st.stdout, sum); err != nil {
 		return err
+	}
+	if err := record.WriteSummaryFile(dir, sum); err != nil {
+		return &exitError{code: exitInternal, err: fmt.Errorf("%s: the rebuilt summary above was not saved: %w", dir, err)}
 	}
 	fmt.Fprintf(st.stdout, "%-17s%s\n", "rebuilt", filepath.Join(dir, record.SummaryFile))
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/runner"
 	"github.com/nobufs/nobufs/schema"
 
@@ -145,13 +147,24 @@ func runRun(ctx context.Context, o *runOptions) error {
 			break
 		}
 		sum, dir, err := runOne(ctx, o, sc, allow)
-		if err != nil {
+		if err != nil && sum == nil {
 			return fmt.Errorf("%s: %w", o.files[i], err)
 		}
-		if err := report.Text(o.st.stdout, sum); err != nil {
-			return err
+		if terr := report.Text(o.st.stdout, sum); terr != nil {
+			return terr
 		}
 		fmt.Fprintf(o.st.stdout, "%-17s%s\n", "results", dir)
+		if err != nil {
+			// The run happened but its record is incomplete: shown above,
+			// and, when summary.json is what was lost, in full below.
+			var se *record.SummaryError
+			if errors.As(err, &se) {
+				fmt.Fprintf(o.st.stderr, "nobufs: %s: summary.json not saved: %v; the summary follows as JSON:\n", o.files[i], err)
+				b, _ := json.MarshalIndent(sum, "", "  ")
+				fmt.Fprintf(o.st.stderr, "%s\n", b)
+			}
+			return &exitError{code: exitInternal, err: fmt.Errorf("%s: %w", o.files[i], err)}
+		}
 		if i < len(scs)-1 {
 			fmt.Fprintln(o.st.stdout)
 		}
@@ -181,7 +194,7 @@ func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []
 	})
 	pl.clear()
 	if errors.Is(err, runner.ErrRecord) {
-		return nil, dir, &exitError{code: exitInternal, err: err}
+		return sum, dir, &exitError{code: exitInternal, err: err}
 	}
 	return sum, dir, err
 }

@@ -167,9 +167,12 @@ func portLimit(sc *scenarios.Scenario, p *scenarios.PortExhaustion, h *Host) sch
 		return l
 	}
 	size := int64(hi - lo + 1)
+	// Ports held now by any socket, TIME_WAIT included, are not free when
+	// the run starts: a bind fails on them, and the kernel's own pick
+	// skips them (a TIME_WAIT it may reuse — tcp_tw_reuse, after
+	// tcp_tw_reuse_delay — comes back later, not at once).
 	var busy int64
-	if method == scenarios.PortMethodBind && h.BusyPorts != nil {
-		// A bind fails on a port any socket holds, TIME_WAIT included.
+	if h.BusyPorts != nil {
 		for port := lo; port <= hi; port++ {
 			if h.BusyPorts[uint16(port)] > 0 {
 				busy++
@@ -196,8 +199,13 @@ func portLimit(sc *scenarios.Scenario, p *scenarios.PortExhaustion, h *Host) sch
 		}
 	}
 	rate := peakRate(sc)
-	if !math.IsInf(rate, 1) && rate*hold <= float64(size) {
-		l.Detail = fmt.Sprintf("not reached: %g connects/s × %s < %d ports (%s)", rate, fmtSec(hold), size, rangeDesc)
+	if busy >= size {
+		l.AfterOps = u64(0)
+		l.Detail = fmt.Sprintf("at once: all %d ports of %s are held now (TIME_WAIT or in use), the first connect fails", size, rangeDesc)
+		return l
+	}
+	if !math.IsInf(rate, 1) && rate*hold <= float64(size-busy) {
+		l.Detail = fmt.Sprintf("not reached: %g connects/s × %s < %d free ports (%s)", rate, fmtSec(hold), size-busy, rangeDesc)
 		return l
 	}
 	l.AfterOps = u64(size - busy)
@@ -206,7 +214,7 @@ func portLimit(sc *scenarios.Scenario, p *scenarios.PortExhaustion, h *Host) sch
 		l.Detail = fmt.Sprintf("after ~%d connects (%s, %d ports of which %d are held now, %s)", size-busy, rangeDesc, size, busy, holdWhy)
 	}
 	if math.IsInf(rate, 1) && hold < timeWaitHold {
-		l.Detail += fmt.Sprintf(", if the closed loop makes %d connects within %s", size, fmtSec(hold))
+		l.Detail += fmt.Sprintf(", if the closed loop makes %d connects within %s", size-busy, fmtSec(hold))
 	}
 	return l
 }

@@ -120,3 +120,26 @@ func TestReadSummaryErrors(t *testing.T) {
 		t.Errorf("corrupt summary: %v", err)
 	}
 }
+
+// TestWriteFileAtomic: the file is replaced whole, and a failed write
+// leaves the old one and no temporary file (a sweep's summary.json and
+// summary.csv are written so; issue 9 item 11).
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "summary.json")
+	for _, v := range []string{"one\n", "two\n"} {
+		if err := WriteFileAtomic(p, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(p); string(b) != v {
+			t.Errorf("content %q, want %q", b, v)
+		}
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "no", "such", "dir"), []byte("x")); err == nil {
+		t.Error("a write into a missing directory succeeded")
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("directory holds %v, want only summary.json", ents)
+	}
+}

@@ -79,3 +79,22 @@ func TestTextChurnOnePeer(t *testing.T) {
 		t.Errorf("text:\n%s", b.String())
 	}
 }
+
+// TestTextUnknownOp: a first occurrence or failure without its operation
+// index (rebuilt from a schema 1 timeline) is not printed as op #0.
+func TestTextUnknownOp(t *testing.T) {
+	var b strings.Builder
+	s := &schema.Summary{
+		TimeToFailure: &schema.Failure{Class: "eaddrnotavail", Phase: "connect", Code: 99, AtSec: 2, OKBefore: 150},
+		Errors:        []schema.ErrorCount{{Phase: "connect", Class: "eaddrnotavail", Code: 99, Count: 7, FirstAt: 2}},
+	}
+	if err := Text(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "op #0") {
+		t.Errorf("text says op #0:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), "2s: eaddrnotavail, after 150 ok (connect, code 99)") {
+		t.Errorf("text:\n%s", b.String())
+	}
+}

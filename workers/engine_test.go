@@ -59,6 +59,11 @@ stop: {max_ops: 200, duration: 30s}
 	if sum.Target.Accepted == 0 {
 		t.Errorf("target accepted nothing")
 	}
+	// No source_ports: nothing is set on the socket, and the summary says
+	// the kernel picked from the system's range (issue 9 item 6).
+	if p := sum.PortExhaustion; p == nil || p.Method != "system" || p.RangeSize != 0 {
+		t.Errorf("port report = %+v, want method system and no range", sum.PortExhaustion)
+	}
 }
 
 func TestRunStopsAtDuration(t *testing.T) {

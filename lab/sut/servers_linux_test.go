@@ -403,11 +403,33 @@ func TestNginxWorkerConnections(t *testing.T) {
 	}
 }
 
+// warmTor makes one TLS handshake with a relay just started, waiting as
+// long as it takes (its first handshake can take seconds on a loaded
+// machine), then closes it: the probe that follows measures the limit,
+// not the start-up.
+func warmTor(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	exp := wire.TLSClientHello.Expect
+	exp.Timeout = 20 * time.Second
+	if _, err := c.Write(wire.TLSClientHello.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if r := exp.Read(c); r.Class != wire.ClassTLSServerHello {
+		t.Fatalf("tor's first handshake: %+v, want a ServerHello", r)
+	}
+}
+
 // TestTorConnLimit: ConnLimit 64 with RLIMIT_NOFILE 100: tor's limit is
 // 100 - 32 = 68 sockets; "Failing because we have 67 connections already"
 // and the client sees a plateau.
 func TestTorConnLimit(t *testing.T) {
 	l := launch(t, Tor, "", "", 100, map[string]string{"Extra": "ConnLimit 64"})
+	warmTor(t, l.addr)
 	var at PIDSample
 	_, got := probe(t, "", l.addr, wire.TLSClientHello, 120, 5, time.Second, l.sampleAt(t, &at))
 	m := l.waitClass(t, ClassServerConnLimit, 3*time.Second)
@@ -427,6 +449,7 @@ func TestTorNoFile1100(t *testing.T) {
 		t.Skip("short: 1100 TLS handshakes")
 	}
 	l := launch(t, Tor, "", "", 1100, nil)
+	warmTor(t, l.addr)
 	var at PIDSample
 	_, got := probe(t, "", l.addr, wire.TLSClientHello, 1400, 5, 2*time.Second, l.sampleAt(t, &at))
 	m := l.waitClass(t, ClassServerConnLimit, 3*time.Second)

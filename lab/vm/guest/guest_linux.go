@@ -114,6 +114,15 @@ func (s *Session) Send(typ string, v any) error {
 // Line sends an opaque timeline line (type "line").
 func (s *Session) Line(text string) error { return s.Send(vm.TypeLine, text) }
 
+// Drain waits until the bytes written so far have left the UART (tcdrain):
+// a record written just before the guest dies is then on the host's side.
+func (s *Session) Drain() error {
+	if err := unix.IoctlSetInt(int(s.tty.Fd()), unix.TCSBRK, 1); err != nil {
+		return fmt.Errorf("guest: drain %s: %w", s.dev, err)
+	}
+	return nil
+}
+
 // Finish reads the kernel log one last time, sends the done record (with
 // runErr's text when not nil), waits for the serial port to drain and syncs.
 func (s *Session) Finish(runErr error) error {

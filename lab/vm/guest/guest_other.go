@@ -38,6 +38,9 @@ func (s *Session) Send(string, any) error { return fmt.Errorf("guest: %w", vm.Er
 // Line returns vm.ErrUnsupported.
 func (s *Session) Line(string) error { return fmt.Errorf("guest: %w", vm.ErrUnsupported) }
 
+// Drain has nothing to drain here.
+func (s *Session) Drain() error { return fmt.Errorf("guest: %w", vm.ErrUnsupported) }
+
 // Finish returns vm.ErrUnsupported.
 func (s *Session) Finish(error) error { return fmt.Errorf("guest: %w", vm.ErrUnsupported) }
 

@@ -39,6 +39,11 @@ func main() {
 		case "panic":
 			s.Line("before 1")
 			s.Line("before 2")
+			// On the host's side before the panic, however slow the
+			// emulated UART is on a loaded machine.
+			if err := s.Drain(); err != nil {
+				return err
+			}
 			return os.WriteFile("/proc/sysrq-trigger", []byte("c"), 0)
 		case "oom":
 			return oom(s)
@@ -84,6 +89,9 @@ const KmsgProbe = "nobufs-test: TCP: out of memory -- consider tuning tcp_mem"
 // a bound no test guest reaches).
 func oom(s *guest.Session) error {
 	s.Line("before oom")
+	if err := s.Drain(); err != nil {
+		return err
+	}
 	var keep [][]byte
 	for i := 0; i < 4096; i++ {
 		b := make([]byte, 1<<20)

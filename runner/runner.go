@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"time"
 
@@ -144,7 +143,3 @@ func hostState(netns string) (func() any, func(), error) {
 	}
 	return func() any { return hs.Sample() }, func() { hs.Close() }, nil
 }
-
-// Discard is a Progress that shows nothing; io.Discard's kin for callers
-// that want the type.
-var Discard io.Writer = io.Discard

@@ -159,36 +159,11 @@ func (k *deadPeerKind) Op(ctx context.Context, w *workers.Worker, op uint64) {
 // dial opens worker w's connection, once redial_after has passed since its
 // last one ended; false when it failed or the run stopped.
 func (k *deadPeerKind) dial(ctx context.Context, w *workers.Worker, pw *peerWorker, op uint64) bool {
-	if !pw.endedAt.IsZero() {
-		if wait := time.Until(pw.endedAt.Add(k.p.RedialAfter.D())); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return false
-			case <-t.C:
-			}
-		}
-	}
-	t0 := time.Now()
-	c, err := k.dialer.DialContext(ctx, "tcp", k.addr)
-	if err != nil {
-		w.Fail(ctx, op, errclass.PhaseConnect, err)
-		pw.endedAt = time.Now()
+	tc, raw, ok := redialer{k.dialer, k.addr, k.sc.Socket, k.p.RedialAfter.D()}.dial(ctx, w, op, &pw.endedAt)
+	if !ok {
 		return false
 	}
-	tc := c.(*net.TCPConn) // a "tcp" dial returns *net.TCPConn
-	raw, err := tc.SyscallConn()
-	if err == nil {
-		err = workers.AfterConnect(c, k.sc.Socket)
-	}
-	if err != nil {
-		_ = c.Close()
-		w.Fail(ctx, op, errclass.PhaseSetsockopt, err)
-		pw.endedAt = time.Now()
-		return false
-	}
-	w.Connected(time.Since(t0))
+	c := net.Conn(tc)
 	k.opened.Add(1)
 	k.bufOnce.Do(func() { k.effSnd, k.effRcv = workers.BufferSizes(c) })
 	pc := &peerConn{c: tc, raw: raw}

@@ -125,36 +125,10 @@ func (k *slowReader) read(sc *slowConn) (int, error) {
 // last one ended, and writes the request; false when it failed or the run
 // stopped.
 func (k *slowReader) dial(ctx context.Context, w *workers.Worker, sc *slowConn, op uint64) bool {
-	if !sc.endedAt.IsZero() {
-		if wait := time.Until(sc.endedAt.Add(k.p.RedialAfter.D())); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return false
-			case <-t.C:
-			}
-		}
-	}
-	t0 := time.Now()
-	c, err := k.dialer.DialContext(ctx, "tcp", k.addr)
-	if err != nil {
-		w.Fail(ctx, op, errclass.PhaseConnect, err)
-		sc.endedAt = time.Now()
+	tc, raw, ok := redialer{k.dialer, k.addr, k.sc.Socket, k.p.RedialAfter.D()}.dial(ctx, w, op, &sc.endedAt)
+	if !ok {
 		return false
 	}
-	tc := c.(*net.TCPConn) // a "tcp" dial returns *net.TCPConn
-	raw, err := tc.SyscallConn()
-	if err == nil {
-		err = workers.AfterConnect(c, k.sc.Socket)
-	}
-	if err != nil {
-		_ = c.Close()
-		w.Fail(ctx, op, errclass.PhaseSetsockopt, err)
-		sc.endedAt = time.Now()
-		return false
-	}
-	w.Connected(time.Since(t0))
 	k.connections.Add(1)
 	// A read blocked when the run stops returns at once.
 	stop := context.AfterFunc(ctx, func() { _ = tc.SetDeadline(time.Now()) })

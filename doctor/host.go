@@ -62,6 +62,10 @@ type Host struct {
 	// bound to each local port, from /proc/net/tcp and tcp6; nil when
 	// unreadable.
 	BusyPorts map[uint16]int
+	// TimeWaitPorts counts, of those, the sockets in TIME_WAIT: a port the
+	// kernel picks may reuse one of them (tcp_tw_reuse) once it is older
+	// than tcp_tw_reuse_delay; nil when unreadable.
+	TimeWaitPorts map[uint16]int
 	// PortRangeOption: the kernel takes IP_LOCAL_PORT_RANGE (Linux >= 6.3),
 	// so port-exhaustion's method auto uses it inside the system range.
 	PortRangeOption bool
@@ -204,22 +208,22 @@ func ReadHost(src Sources) *Host {
 		}
 		sortNetDev(h.NetDev)
 	}
-	busy := map[uint16]int{}
+	busy, tw := map[uint16]int{}, map[uint16]int{}
 	for _, f := range []string{"tcp", "tcp6"} {
 		b, err := os.ReadFile(filepath.Join(proc, "net", f))
 		if f == "tcp6" && errors.Is(err, fs.ErrNotExist) {
 			continue // no IPv6
 		}
 		if err == nil {
-			err = localPorts(b, busy)
+			err = localPorts(b, busy, tw)
 		}
 		if err != nil {
 			miss("net/"+f, err)
-			busy = nil
+			busy, tw = nil, nil
 			break
 		}
 	}
-	h.BusyPorts = busy
+	h.BusyPorts, h.TimeWaitPorts = busy, tw
 	if sn, err := pfs.NetSoftnetStat(); err != nil {
 		miss("net/softnet_stat", err)
 	} else {
@@ -233,8 +237,9 @@ func ReadHost(src Sources) *Host {
 }
 
 // localPorts counts the local ports of /proc/net/tcp{,6} lines
-// ("sl local_address:PORT rem_address:PORT st …", hex) into m.
-func localPorts(b []byte, m map[uint16]int) error {
+// ("sl local_address:PORT rem_address:PORT st …", hex) into m, and those
+// of TIME_WAIT sockets (st 06) into tw as well.
+func localPorts(b []byte, m, tw map[uint16]int) error {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	first := true
@@ -253,6 +258,9 @@ func localPorts(b []byte, m map[uint16]int) error {
 			return fmt.Errorf("%w: tcp local address %q", hoststate.ErrFormat, f[1])
 		}
 		m[uint16(v)]++
+		if f[3] == "06" {
+			tw[uint16(v)]++
+		}
 	}
 	return sc.Err()
 }

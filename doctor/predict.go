@@ -167,18 +167,6 @@ func portLimit(sc *scenarios.Scenario, p *scenarios.PortExhaustion, h *Host) sch
 		return l
 	}
 	size := int64(hi - lo + 1)
-	// Ports held now by any socket, TIME_WAIT included, are not free when
-	// the run starts: a bind fails on them, and the kernel's own pick
-	// skips them (a TIME_WAIT it may reuse — tcp_tw_reuse, after
-	// tcp_tw_reuse_delay — comes back later, not at once).
-	var busy int64
-	if h.BusyPorts != nil {
-		for port := lo; port <= hi; port++ {
-			if h.BusyPorts[uint16(port)] > 0 {
-				busy++
-			}
-		}
-	}
 	// Explicit binds collide with the range's TIME_WAIT sockets for the
 	// full 60 s; ports the kernel picks at connect can reuse a TIME_WAIT
 	// with tcp_tw_reuse (1; 2 = loopback destinations only) after
@@ -198,10 +186,26 @@ func portLimit(sc *scenarios.Scenario, p *scenarios.PortExhaustion, h *Host) sch
 			holdWhy = fmt.Sprintf("TIME_WAIT reusable after %g s (tcp_tw_reuse %d)", hold, reuse)
 		}
 	}
+	// Ports held now are not free when the run starts: for a bind, and for
+	// the kernel's own pick when TIME_WAITs hold their port 60 s, every
+	// socket on one counts; when the kernel may reuse a TIME_WAIT (after
+	// tcp_tw_reuse_delay) only the ports held by sockets in other states.
+	var busy int64
+	if h.BusyPorts != nil {
+		for port := lo; port <= hi; port++ {
+			n := h.BusyPorts[uint16(port)]
+			if hold < timeWaitHold && h.TimeWaitPorts != nil {
+				n -= h.TimeWaitPorts[uint16(port)]
+			}
+			if n > 0 {
+				busy++
+			}
+		}
+	}
 	rate := peakRate(sc)
 	if busy >= size {
 		l.AfterOps = u64(0)
-		l.Detail = fmt.Sprintf("at once: all %d ports of %s are held now (TIME_WAIT or in use), the first connect fails", size, rangeDesc)
+		l.Detail = fmt.Sprintf("at once: all %d ports of %s are held now (%s), the first connect fails", size, rangeDesc, holdWhy)
 		return l
 	}
 	if !math.IsInf(rate, 1) && rate*hold <= float64(size-busy) {

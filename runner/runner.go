@@ -103,10 +103,17 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summar
 	if o.HostState {
 		wopts.HostState = hostState
 	}
+	// Thresholds with abort are judged on every sample; the others when
+	// the run ends (in the engine, beside expect).
+	mon := schema.NewThresholdMonitor(sc)
+	if mon != nil {
+		wopts.OnSample = mon.Sample
+	}
 	sum, err := Place(sc).Run(ctx, sc, wopts)
 	if err != nil {
 		return nil, rec.Dir, err
 	}
+	mon.Mark(sum)
 	sum.Prediction = &pred
 	if err := rec.WriteSummary(sum); err != nil {
 		return sum, rec.Dir, fmt.Errorf("%w: %w", ErrRecord, err)

@@ -90,6 +90,9 @@ func loadAll(files []string) ([]*scenarios.Scenario, error) {
 	var scs []*scenarios.Scenario
 	for _, f := range files {
 		sc, err := scenarios.LoadFile(f)
+		if err == nil {
+			err = schema.CheckScenario(sc, f) // threshold paths into summary.json
+		}
 		var ps scenarios.Problems
 		if errors.As(err, &ps) {
 			all = append(all, ps...)

@@ -31,6 +31,7 @@ type runOptions struct {
 	sample    time.Duration
 	stopFile  string
 	hostState bool
+	report    reportOptions
 }
 
 func newRunCmd(st *state, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -40,10 +41,12 @@ func newRunCmd(st *state, runF func(context.Context, *runOptions) error) *cobra.
 		Short: "Run scenario files and record their results",
 		Long: `Run validates every FILE first (nothing runs if one is bad), then runs them
 in order. Each run writes results/<scenario>/<UTC timestamp>/ (or under
---out) and prints a short summary.
+--out) and prints a short summary. Each run directory also gets report.html,
+one offline page with the plots (SVG and PNG under plots/), timeline.csv and
+runs.csv (docs/report.md); --no-report leaves them out.
 
 Exit status: 0 every run met its expectations, 1 a run did not (see the
-scenario's expect section), 2 bad input, 3 internal or environment error,
+scenario's expect and thresholds sections), 2 bad input, 3 internal or environment error,
 130 interrupted (the summary is still written, marked interrupted).`,
 		Example: `  nobufs run scenarios.d/port-exhaustion.yaml
   nobufs run --out /tmp/results --quiet scenarios.d/*.yaml
@@ -64,6 +67,7 @@ scenario's expect section), 2 bad input, 3 internal or environment error,
 	cmd.Flags().StringVar(&opts.stopFile, "stop-file", "", "stop the run (as if interrupted) once this file exists: a kill switch for supervisors")
 	cmd.Flags().DurationVar(&opts.sample, "sample-every", time.Second, "timeline sampling interval")
 	_ = cmd.Flags().MarkHidden("sample-every")
+	addReportFlags(cmd, &opts.report, false)
 	cmd.Flags().BoolVar(&opts.hostState, "host-state", runtime.GOOS == "linux", "record the kernel's socket state (TCP states, socket memory, counters, qdisc drops, fds) in every timeline sample (Linux)")
 	return cmd
 }
@@ -155,6 +159,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 			return err
 		}
 		fmt.Fprintf(o.st.stdout, "%-17s%s\n", "results", dir)
+		if err := writeRunReport(o.st, dir, sum, o.report); err != nil {
+			return fmt.Errorf("%s: %w", o.files[i], err)
+		}
 		if i < len(scs)-1 {
 			fmt.Fprintln(o.st.stdout)
 		}

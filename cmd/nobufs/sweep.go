@@ -21,6 +21,7 @@ func newSweepCmd(st *state) *cobra.Command {
 	var (
 		out, resume string
 		quiet       bool
+		ro          reportOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "sweep FILE | --resume DIR",
@@ -40,6 +41,11 @@ half_open.completed). The table is printed at the end.
 An interrupted sweep (SIGINT) keeps what finished; --resume DIR runs the
 rest without redoing finished runs.
 
+It also writes report.html (time to failure against the setting, survival
+curves, a trend test, the plots as SVG and PNG under plots/, runs.csv) and a
+page for each run; --no-report leaves them out (nobufs report DIR makes
+them later).
+
 Exit status: 0 done, 2 bad input, 3 internal or environment error (e.g. a
 cell without root), 130 interrupted.`,
 		Example: `  nobufs sweep scenarios.d/sweeps/port-range.sweep.yaml
@@ -52,16 +58,17 @@ cell without root), 130 interrupted.`,
 		},
 		ValidArgsFunction: yamlFiles,
 		RunE: func(c *cobra.Command, args []string) error {
-			return runSweep(c.Context(), st, args, out, resume, quiet)
+			return runSweep(c.Context(), st, args, out, resume, quiet, ro)
 		},
 	}
+	addReportFlags(cmd, &ro, false)
 	cmd.Flags().StringVar(&out, "out", "results", "directory to put results under")
 	cmd.Flags().StringVar(&resume, "resume", "", "resume the interrupted sweep in this directory")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the table")
 	return cmd
 }
 
-func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool) error {
+func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool, ro reportOptions) error {
 	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported()}}
 	if !quiet {
 		opts.Done = func(point, rep int, s *schema.Summary, dir string) {
@@ -90,6 +97,17 @@ func runSweep(ctx context.Context, st *state, args []string, out, resume string,
 			return terr
 		}
 		fmt.Fprintf(st.stdout, "results  %s\n", dir)
+		if !ro.skip {
+			sw, runs, rerr := readSweep(dir)
+			if rerr != nil {
+				return &exitError{code: exitInternal, err: rerr}
+			}
+			page, rerr := makeSweepReport(dir, sw, runs, ro)
+			if rerr != nil {
+				return rerr
+			}
+			fmt.Fprintf(st.stdout, "report   %s\n", page)
+		}
 	}
 	if err != nil {
 		if errors.Is(err, lab.ErrNeedRoot) || errors.Is(err, lab.ErrUnsupported) {

@@ -57,8 +57,12 @@ type Panel struct {
 	YLabel string `json:"y_label"`
 	XScale string `json:"x_scale"`
 	YScale string `json:"y_scale"`
-	// YUnit makes y tick labels readable ("64 KiB", "250ms").
+	// XUnit and YUnit make tick labels readable ("64 KiB", "250ms").
+	XUnit string `json:"x_unit,omitempty"`
 	YUnit string `json:"y_unit,omitempty"`
+	// Legend is where the legend goes: "" (top right), "top-left",
+	// "bottom-left", "bottom-right".
+	Legend string `json:"legend,omitempty"`
 	// Ticks label the x positions of a category axis.
 	Ticks []string `json:"ticks,omitempty"`
 	// XRange, when set, is the x axis's extent (a timeline: 0 to the
@@ -190,7 +194,8 @@ func buildPlot(p Panel) (*plot.Plot, error) {
 	pl.Title.Text = p.Title
 	pl.Title.TextStyle.Font.Size = vg.Points(11)
 	pl.X.Label.Text, pl.Y.Label.Text = p.XLabel, p.YLabel
-	pl.Legend.Top, pl.Legend.Left = true, false
+	pl.Legend.Top = p.Legend == "" || p.Legend == "top-left"
+	pl.Legend.Left = p.Legend == "top-left" || p.Legend == "bottom-left"
 	pl.Legend.TextStyle.Font.Size = vg.Points(9)
 	pl.Legend.ThumbnailWidth = vg.Points(16)
 	logX, logY := p.XScale == ScaleLog, p.YScale == ScaleLog
@@ -404,7 +409,9 @@ func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 func setScales(pl *plot.Plot, p Panel) {
 	switch p.XScale {
 	case ScaleLog:
-		pl.X.Scale, pl.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+		pl.X.Scale, pl.X.Tick.Marker = plot.LogScale{}, unitTicks{inner: plot.LogTicks{Prec: -1}, unit: p.XUnit}
+	case ScaleLinear:
+		pl.X.Tick.Marker = unitTicks{inner: plot.DefaultTicks{}, unit: p.XUnit}
 	case ScaleNines:
 		pl.X.Tick.Marker = ninesTicks{}
 		pl.X.Min = 0

@@ -229,17 +229,21 @@ func TrendText(sw *schema.SweepSummary, runs [][]*schema.Summary) (trend, logran
 	tr, err := stats.LogRankTrend(groups, scores)
 	switch {
 	case err == nil:
-		dir := "no significant trend"
+		along := "as the setting grows"
+		if !axisOf(sw).numeric {
+			along = "along the settings, in the order listed"
+		}
+		dir := "no significant trend " + along
 		if tr.P <= 0.05 {
 			if tr.Z > 0 {
-				dir = "failure comes sooner as the setting grows"
+				dir = "failure comes sooner " + along
 			} else {
-				dir = "failure comes later as the setting grows"
+				dir = "failure comes later " + along
 			}
 		}
-		trend = fmt.Sprintf("%s (log-rank test for trend: z = %.2f, p = %s)", dir, tr.Z, pText(tr.P))
+		trend = fmt.Sprintf("%s (log-rank test for trend: z = %.2f, %s)", dir, tr.Z, pText(tr.P))
 		lr := tr.LogRank
-		logrank = fmt.Sprintf("log-rank test of any difference between the settings: χ² = %.2f on %d df, p = %s", lr.Chi2, lr.DF, pText(lr.P))
+		logrank = fmt.Sprintf("log-rank test of any difference between the settings: χ² = %.2f on %d df, %s", lr.Chi2, lr.DF, pText(lr.P))
 	case errors.Is(err, stats.ErrNoEvents):
 		trend = "no run failed at any setting: every time is censored, there is no trend to test"
 	default:
@@ -269,12 +273,13 @@ func trendGroups(sw *schema.SweepSummary, runs [][]*schema.Summary) (groups []st
 	return groups, scores, labels
 }
 
-// pText writes a p-value: 3 significant digits, or "< 0.0001".
+// pText writes a p-value: "p = 0.0123" (3 significant digits), or
+// "p < 0.0001".
 func pText(p float64) string {
 	if p < 1e-4 {
-		return "< 0.0001"
+		return "p < 0.0001"
 	}
-	return strconv.FormatFloat(p, 'g', 3, 64)
+	return "p = " + strconv.FormatFloat(p, 'g', 3, 64)
 }
 
 func generated(version string, now time.Time) string {

@@ -63,7 +63,7 @@ func latencySeries(label string, l schema.Latency) (Series, bool) {
 
 func latencyPanel(series []Series) Panel {
 	return Panel{Title: "latency by percentile", XLabel: "percentile", YLabel: "latency (ms)", XScale: ScaleNines,
-		YScale: ScaleLog, Series: series}
+		YScale: ScaleLog, Series: series, Legend: "top-left"}
 }
 
 // LatencyFigure is the data of a run's latency plot: the percentile

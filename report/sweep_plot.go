@@ -195,7 +195,34 @@ func failurePanel(sw *schema.SweepSummary, runs [][]*schema.Summary, ax sweepAxi
 		p.YScale = ScaleLog
 	}
 	p.Title = what + " against the setting (median, min–max over repetitions)"
+	p.Legend = legendSide(p.Series)
 	return p
+}
+
+// legendSide puts the legend in the top corner over the lower values:
+// top left when the values rise to the right (the usual sweep), else top
+// right.
+func legendSide(ss []Series) string {
+	var xs, ys []float64
+	for _, s := range ss {
+		xs, ys = append(xs, s.X...), append(ys, s.Y...)
+	}
+	if len(xs) < 2 {
+		return ""
+	}
+	mid := (slices.Min(xs) + slices.Max(xs)) / 2
+	var left, right float64
+	for i, x := range xs {
+		if x <= mid {
+			left = math.Max(left, ys[i])
+		} else {
+			right = math.Max(right, ys[i])
+		}
+	}
+	if right > left {
+		return "top-left"
+	}
+	return ""
 }
 
 // SweepFigure is the data of a sweep's plot: the time to failure against
@@ -248,8 +275,8 @@ func sweepTitle(sw *schema.SweepSummary, what string) string {
 // legend gives each setting's median (or "not reached").
 func SurvivalFigure(sw *schema.SweepSummary, runs [][]*schema.Summary) Figure {
 	ax := axisOf(sw)
-	p := Panel{Title: "still running (not yet failed), Kaplan–Meier estimate", XLabel: "time since start (s)", YLabel: "fraction of runs",
-		XScale: ScaleLinear, YScale: ScaleLinear}
+	p := Panel{Title: "still running (not yet failed), Kaplan–Meier estimate", XLabel: "time since start", YLabel: "fraction of runs",
+		XScale: ScaleLinear, YScale: ScaleLinear, XUnit: UnitSeconds, Legend: "bottom-left"}
 	for i := range sw.Points {
 		if i >= len(runs) {
 			break

@@ -390,3 +390,7 @@ func (m *ThresholdMonitor) Mark(s *Summary) {
 	}
 	s.Thresholds[m.tripped].Aborted = true
 }
+
+// ColumnValue reads the number at path (a column path, CheckColumn) from
+// a run's summary; ok is false when the run does not have it.
+func ColumnValue(s *Summary, path string) (float64, bool) { return columnValue(s, path) }

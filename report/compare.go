@@ -73,6 +73,8 @@ type Comparison struct {
 	// Notes are what the reader must know (points matched by position,
 	// different scenarios…).
 	Notes []string
+	// pairs are the matched points of two sweeps (BASE index, NEW index).
+	pairs [][2]int
 }
 
 // CompareGroup is one set of rows: BASE runs against NEW runs.
@@ -146,6 +148,7 @@ func Compare(base, next CompareSide, o CompareOptions) (*Comparison, error) {
 		if note != "" {
 			c.Notes = append(c.Notes, note)
 		}
+		c.pairs = pairs
 		for _, p := range pairs {
 			name := PointLabel(base.Sweep, base.Sweep.Points[p[0]])
 			if nl := PointLabel(next.Sweep, next.Sweep.Points[p[1]]); nl != name {

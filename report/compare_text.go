@@ -114,8 +114,14 @@ func CompareBenchstat(w io.Writer, c *Comparison) error {
 	}{{"base", c.Base}, {"new", c.New}} {
 		fmt.Fprintf(w, "side: %s\n", side.name)
 		if side.s.Sweep != nil {
-			for i, p := range side.s.Sweep.Points {
-				name := benchName(side.s.Sweep.Name) + "/" + benchSub(side.s.Sweep, p)
+			// Both sides' points are named after BASE's, so that benchstat
+			// pairs the points compare paired.
+			for _, pr := range c.pairs {
+				i := pr[0]
+				if side.name == "new" {
+					i = pr[1]
+				}
+				name := benchName(c.Base.Sweep.Name) + "/" + benchSub(c.Base.Sweep, c.Base.Sweep.Points[pr[0]])
 				for _, r := range at(side.s.Points, i) {
 					if r != nil {
 						benchLine(w, name, r)

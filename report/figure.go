@@ -68,7 +68,7 @@ type Panel struct {
 	// XRange, when set, is the x axis's extent (a timeline: 0 to the
 	// run's end, also when it has a single sample).
 	XRange *[2]float64 `json:"x_range,omitempty"`
-	Series []Series `json:"series"`
+	Series []Series    `json:"series"`
 	// Marks are vertical lines: the time to failure, injected faults.
 	Marks []Mark `json:"marks,omitempty"`
 }

@@ -71,6 +71,7 @@ func Text(w io.Writer, s *schema.Summary) error {
 	for _, u := range s.Unmet {
 		fmt.Fprintf(tw, "unmet\t%s\n", u)
 	}
+	thresholdText(tw, s)
 	return tw.Flush()
 }
 
@@ -143,6 +144,8 @@ func stopPhrase(reason string) string {
 		return "the end of load.stages"
 	case schema.StopInterrupted:
 		return "an interrupt"
+	case schema.StopThreshold:
+		return "a threshold (abort)"
 	}
 	return reason // failure, error, and whatever a newer version wrote
 }
@@ -152,4 +155,20 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// thresholdText writes one line per threshold: its verdict and what was
+// found.
+func thresholdText(tw io.Writer, s *schema.Summary) {
+	for i, t := range s.Thresholds {
+		label := ""
+		if i == 0 {
+			label = "thresholds"
+		}
+		v := strings.ReplaceAll(t.Verdict, "_", " ")
+		if t.Aborted {
+			v += ", stopped the run"
+		}
+		fmt.Fprintf(tw, "%s\t%s: %s\n", label, v, t.Detail)
+	}
 }

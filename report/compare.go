@@ -398,7 +398,7 @@ func censoredRow(name string, b, n stats.Sample, unit string, tooFew bool, alpha
 		r.Note = "every run is censored: nothing to test"
 		return r
 	case err != nil:
-		r.Verdict, r.Note = stats.NoChange, "no test: "+err.Error()
+		r.Verdict, r.Note, r.Change = stats.NoChange, "no test: "+err.Error(), "no test (every failure at one value)"
 		return r
 	}
 	r.P = lr.P
@@ -471,6 +471,9 @@ func fmtUnit(v float64, unit string) string {
 	case "µs":
 		return us(int64(math.Round(v)))
 	case "/s":
+		if math.Abs(v) >= 1000 {
+			return strconv.FormatFloat(math.Round(v), 'f', -1, 64) + "/s"
+		}
 		return strconv.FormatFloat(v, 'g', 4, 64) + "/s"
 	}
 	return num(v)

@@ -122,7 +122,7 @@ func runCompare(st *state, o *compareOptions, basePath, newPath string) error {
 		return err
 	}
 	if reg := c.Regressions(o.failOn); len(reg) > 0 {
-		fmt.Fprintf(st.stderr, "nobufs: regression (--fail-on %s): %s worse\n", strings.Join(o.failOn, ","), strings.Join(reg, "; "))
+		fmt.Fprintf(st.stderr, "nobufs: regression (--fail-on %s): worse: %s\n", strings.Join(o.failOn, ","), strings.Join(reg, "; "))
 		return silentExit(exitFailed)
 	}
 	if len(o.failOn) > 0 && o.format == "text" {

@@ -15,8 +15,8 @@ func ftoa(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 // of the interval and the gauges at its end, one column per error class
 // seen, and — when recorded — the host state (TCP sockets per state,
 // socket memory, every counter that moved, qdisc drops and backlog, the
-// harness's descriptors) and the kind's numeric gauges. A column a sample
-// lacks is empty.
+// harness's descriptors) and the kind's numeric gauges. A value a sample
+// lacks is 0.
 func TimelineCSV(w io.Writer, tl *schema.Timeline) error {
 	c := columns(tl)
 	cw := csv.NewWriter(w)

@@ -133,12 +133,12 @@ func judge(t scenarios.Threshold, s *Summary) ThresholdResult {
 		// max it reaches; short of either, the run says nothing.
 		switch {
 		case haveHi && v >= hi:
-			r.Verdict, r.Detail = ThresholdCrossed, fmt.Sprintf("%s > %s: %s (not by %s)", name, show(hi), x.why, show(v))
+			r.Verdict, r.Detail = ThresholdCrossed, fmt.Sprintf("%s > %s: %s within %s", name, show(hi), x.why, show(v))
 		case haveLo && v >= lo && !haveHi:
-			r.Verdict, r.Detail = ThresholdOK, fmt.Sprintf("%s ≥ %s: %s (not by %s)", name, show(lo), x.why, show(v))
+			r.Verdict, r.Detail = ThresholdOK, fmt.Sprintf("%s ≥ %s: %s within %s", name, show(lo), x.why, show(v))
 		default:
 			r.Value = nil
-			r.Verdict, r.Detail = ThresholdNoData, fmt.Sprintf("no data: %s by %s, which decides neither bound", x.why, show(v))
+			r.Verdict, r.Detail = ThresholdNoData, fmt.Sprintf("no data: %s within %s, which decides neither bound", x.why, show(v))
 		}
 		return r
 	}

@@ -64,10 +64,10 @@ func TestJudgeThresholds(t *testing.T) {
 		{"ttf ok", scenarios.Threshold{Metric: "ttf", Min: "1s"}, run, ThresholdOK, 1.5, "ttf = 1.5s ≥ 1s"},
 		{"ttf crossed", scenarios.Threshold{Metric: "ttf", Min: "2s"}, run, ThresholdCrossed, 1.5, "ttf = 1.5s < 2s"},
 		{"ttf of a class", scenarios.Threshold{Metric: "ttf", Class: "econnreset", Max: "5s"}, run, ThresholdOK, 4, "ttf[econnreset] = 4s ≤ 5s"},
-		{"no failure passes a min it outlasted", scenarios.Threshold{Metric: "ttf", Min: "5s"}, noFailure, ThresholdOK, 10, "ttf ≥ 5s: no failure (not by 10s)"},
-		{"no failure crosses a max it outlasted", scenarios.Threshold{Metric: "ttf", Max: "5s"}, noFailure, ThresholdCrossed, 10, "ttf > 5s: no failure (not by 10s)"},
-		{"no failure short of the bound", scenarios.Threshold{Metric: "ttf", Min: "30s"}, noFailure, ThresholdNoData, 0, "no data: no failure by 10s, which decides neither bound"},
-		{"censored with both bounds", scenarios.Threshold{Metric: "ttf", Min: "5s", Max: "20s"}, noFailure, ThresholdNoData, 0, "no data: no failure by 10s, which decides neither bound"},
+		{"no failure passes a min it outlasted", scenarios.Threshold{Metric: "ttf", Min: "5s"}, noFailure, ThresholdOK, 10, "ttf ≥ 5s: no failure within 10s"},
+		{"no failure crosses a max it outlasted", scenarios.Threshold{Metric: "ttf", Max: "5s"}, noFailure, ThresholdCrossed, 10, "ttf > 5s: no failure within 10s"},
+		{"no failure short of the bound", scenarios.Threshold{Metric: "ttf", Min: "30s"}, noFailure, ThresholdNoData, 0, "no data: no failure within 10s, which decides neither bound"},
+		{"censored with both bounds", scenarios.Threshold{Metric: "ttf", Min: "5s", Max: "20s"}, noFailure, ThresholdNoData, 0, "no data: no failure within 10s, which decides neither bound"},
 		{"ops before failure", scenarios.Threshold{Metric: "ops_before_failure", Min: "50"}, run, ThresholdCrossed, 40, "ops_before_failure = 40 < 50"},
 		// Counts and rates; a run that issued nothing has no data.
 		{"errors", scenarios.Threshold{Metric: "errors", Max: "0"}, run, ThresholdCrossed, 3, "errors = 3 > 0"},
@@ -88,7 +88,7 @@ func TestJudgeThresholds(t *testing.T) {
 		{"schema 1 p95", scenarios.Threshold{Metric: "connect.p95", Max: "1s"}, schema1, ThresholdNoData, 0, "no data: this summary keeps p50, p90, p99 and p99.9 only (no histogram: schema 1)"},
 		// Recovery; server-side signals.
 		{"recovery", scenarios.Threshold{Metric: "recovery", Max: "1s"}, recovered, ThresholdOK, 0.75, "recovery = 750ms ≤ 1s"},
-		{"not recovered", scenarios.Threshold{Metric: "recovery", Max: "5s"}, notRecovered, ThresholdCrossed, 8.5, "recovery > 5s: no recovery (not by 8.5s)"},
+		{"not recovered", scenarios.Threshold{Metric: "recovery", Max: "5s"}, notRecovered, ThresholdCrossed, 8.5, "recovery > 5s: no recovery within 8.5s"},
 		{"no recovery recorded", scenarios.Threshold{Metric: "recovery", Max: "5s"}, run, ThresholdNoData, 0, "no data: the run records no recovery (kind port-exhaustion does, with stop.after_failure)"},
 		{"server errors", scenarios.Threshold{Metric: "server_errors", Class: "emfile", Max: "0"}, run, ThresholdCrossed, 4, "server_errors[emfile] = 4 > 0"},
 		{"server errors of an external target", scenarios.Threshold{Metric: "server_errors", Max: "0"}, external, ThresholdNoData, 0, "no data: an external target reports no errors of its own"},

@@ -97,7 +97,7 @@ func runSweep(ctx context.Context, st *state, args []string, out, resume string,
 			return terr
 		}
 		fmt.Fprintf(st.stdout, "results  %s\n", dir)
-		if !ro.skip {
+		if !ro.skip && ctx.Err() == nil { // interrupted: nobufs report DIR makes it later
 			sw, runs, rerr := readSweep(dir)
 			if rerr != nil {
 				return &exitError{code: exitInternal, err: rerr}

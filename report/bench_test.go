@@ -11,31 +11,40 @@ import (
 )
 
 // timeline24h is a synthetic 24 h timeline at one sample a second, with
-// host state on every sample and a spike at 13:00, encoded as a
-// timeline.ndjson would be.
-func timeline24h(tb testing.TB) []byte {
+// host state on every sample and a spike at 13:00.
+func timeline24h(tb testing.TB) *schema.Timeline {
 	tb.Helper()
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
 	s, _ := loadRun(tb, "port-exhaustion")
-	if err := enc.Encode(schema.StartLine{Type: "start", Schema: schema.SchemaVersion, Tool: s.Tool, Scenario: s.Scenario, Started: s.Started, Target: s.Target, Settings: s.Settings}); err != nil {
-		tb.Fatal(err)
-	}
+	tl := &schema.Timeline{Start: &schema.StartLine{Type: "start", Schema: schema.SchemaVersion, Tool: s.Tool, Scenario: s.Scenario,
+		Started: s.Started, Target: s.Target, Settings: s.Settings}}
 	for i := 1; i <= 86400; i++ {
 		ok := uint64(1000 + 200*math.Sin(float64(i)/600))
 		if i == 13*3600 {
 			ok = 9000
 		}
-		smp := schema.Sample{Type: "sample", Seq: i, Elapsed: float64(i), Issued: ok + 2, OK: ok, Failed: 2, Open: int64(50 + i%7), PeakOpen: 60,
+		tl.Samples = append(tl.Samples, schema.Sample{Type: "sample", Seq: i, Elapsed: float64(i), Issued: ok + 2, OK: ok, Failed: 2,
+			Open: int64(50 + i%7), PeakOpen: 60,
 			Errors: []schema.ErrorDelta{{Phase: "connect", Class: "econnrefused", Code: 111, N: 2}},
 			Host: map[string]any{
-				"tcp":      map[string]any{"established": 50, "time_wait": 1000 + i%300, "syn_sent": 1, "listen": 1},
-				"sockstat": map[string]any{"tcp_mem_pages": 40 + i%20, "udp_mem_pages": 0},
-				"counters": map[string]any{"Tcp.ActiveOpens": ok, "TcpExt.TW": ok - 3},
-				"fds":      70,
+				"tcp":      map[string]any{"established": 50.0, "time_wait": float64(1000 + i%300), "syn_sent": 1.0, "listen": 1.0},
+				"sockstat": map[string]any{"tcp_mem_pages": float64(40 + i%20), "udp_mem_pages": 0.0},
+				"counters": map[string]any{"Tcp.ActiveOpens": float64(ok), "TcpExt.TW": float64(ok - 3)},
+				"fds":      70.0,
 			},
-		}
-		if err := enc.Encode(smp); err != nil {
+		})
+	}
+	return tl
+}
+
+// encode writes a timeline as timeline.ndjson would hold it.
+func encode(tb testing.TB, tl *schema.Timeline) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	if err := enc.Encode(tl.Start); err != nil {
+		tb.Fatal(err)
+	}
+	for _, s := range tl.Samples {
+		if err := enc.Encode(s); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -56,8 +65,8 @@ func TestTimeline24hDownsampled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a 24 h timeline")
 	}
-	s, tl := decode24h(t, timeline24h(t))
-	f := TimelineFigure(s, tl)
+	tl := timeline24h(t)
+	f := TimelineFigure(schema.Rebuild(tl), tl)
 	if f.Panels[0].XLabel != "time since start (h)" {
 		t.Errorf("x axis %q, want hours", f.Panels[0].XLabel)
 	}
@@ -80,7 +89,7 @@ func TestTimeline24hDownsampled(t *testing.T) {
 
 // BenchmarkTimelineFigure24h is the data of a 24 h timeline's plot.
 func BenchmarkTimelineFigure24h(b *testing.B) {
-	s, tl := decode24h(b, timeline24h(b))
+	s, tl := decode24h(b, encode(b, timeline24h(b)))
 	b.ResetTimer()
 	for b.Loop() {
 		TimelineFigure(s, tl)
@@ -89,7 +98,7 @@ func BenchmarkTimelineFigure24h(b *testing.B) {
 
 // BenchmarkRender24h draws the 24 h timeline as SVG and PNG.
 func BenchmarkRender24h(b *testing.B) {
-	s, tl := decode24h(b, timeline24h(b))
+	s, tl := decode24h(b, encode(b, timeline24h(b)))
 	f := TimelineFigure(s, tl)
 	b.ResetTimer()
 	for b.Loop() {
@@ -105,7 +114,7 @@ func BenchmarkRender24h(b *testing.B) {
 // decode the timeline, make every figure, render SVG and PNG, the page
 // and the CSVs.
 func BenchmarkRunReport24h(b *testing.B) {
-	raw := timeline24h(b)
+	raw := encode(b, timeline24h(b))
 	b.SetBytes(int64(len(raw)))
 	b.ResetTimer()
 	for b.Loop() {

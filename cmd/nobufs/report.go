@@ -41,7 +41,8 @@ force, the time to failure, the threshold verdicts, the top hogs and every
 plot — the plots as SVG and PNG under plots/, timeline.csv and runs.csv
 (docs/report.md). A sweep directory (it has plan.json) prints the sweep's
 table and gets a page of its own, with time to failure against the
-setting, survival curves and a trend test, and each of its runs a page.
+setting, survival curves and a trend test, and each of its runs a page
+(its plots as SVG only).
 
 Everything is remade from the results files alone: the same files give
 the same pictures. --no-report only prints; --out DIR writes the files
@@ -265,7 +266,11 @@ func makeSweepReport(dir string, sw *schema.SweepSummary, runs [][]*schema.Summa
 			if i >= len(runs) || j >= len(runs[i]) || runs[i][j] == nil {
 				continue
 			}
+			// A run's page in a sweep has its plots as SVG only: a dozen
+			// runs' PNGs would weigh more than the results (nobufs report
+			// on the run directory writes them).
 			rro := ro
+			rro.noPNG = true
 			if ro.out != "" {
 				rro.out = filepath.Join(out, filepath.Dir(rel))
 			}

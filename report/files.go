@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"slices"
 	"time"
 
 	"github.com/nobufs/nobufs/scenarios"
@@ -221,7 +222,7 @@ func thresholdTallies(sw *schema.SweepSummary, runs [][]*schema.Summary) []Thres
 				continue
 			}
 			for _, t := range r.Scenario.Thresholds {
-				if n := t.String(); !contains(names, n) {
+				if n := t.String(); !slices.Contains(names, n) {
 					names = append(names, n)
 				}
 			}
@@ -255,15 +256,6 @@ func thresholdTallies(sw *schema.SweepSummary, runs [][]*schema.Summary) []Thres
 		out = append(out, tt)
 	}
 	return out
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // hogs finds, per point, the dead-peer socket that held the most.

@@ -82,6 +82,7 @@ func Text(w io.Writer, s *schema.Summary) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", label, n)
 	}
+	thresholdText(tw, s)
 	return tw.Flush()
 }
 
@@ -154,6 +155,8 @@ func stopPhrase(reason string) string {
 		return "the end of load.stages"
 	case schema.StopInterrupted:
 		return "an interrupt"
+	case schema.StopThreshold:
+		return "a threshold (abort)"
 	}
 	return reason // failure, error, and whatever a newer version wrote
 }
@@ -183,4 +186,20 @@ func okBefore(f *schema.Failure) string {
 		s += fmt.Sprintf(" and %d connections established", f.ConnectedBefore)
 	}
 	return s
+}
+
+// thresholdText writes one line per threshold: its verdict and what was
+// found.
+func thresholdText(tw io.Writer, s *schema.Summary) {
+	for i, t := range s.Thresholds {
+		label := ""
+		if i == 0 {
+			label = "thresholds"
+		}
+		v := strings.ReplaceAll(t.Verdict, "_", " ")
+		if t.Aborted {
+			v += ", stopped the run"
+		}
+		fmt.Fprintf(tw, "%s\t%s: %s\n", label, v, t.Detail)
+	}
 }

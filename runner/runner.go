@@ -109,11 +109,18 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summar
 	if o.HostState {
 		wopts.HostState = hostState
 	}
+	// Thresholds with abort are judged on every sample; the others when
+	// the run ends (in the engine, beside expect).
+	mon := schema.NewThresholdMonitor(sc)
+	if mon != nil {
+		wopts.OnSample = mon.Sample
+	}
 	sum, err := Place(sc).Run(ctx, sc, wopts)
 	lost := errors.Is(err, workers.ErrTimeline) && sum != nil
 	if err != nil && !lost {
 		return nil, rec.Dir, err
 	}
+	mon.Mark(sum)
 	sum.Prediction = &pred
 	if werr := rec.WriteSummary(sum); werr != nil {
 		return sum, rec.Dir, fmt.Errorf("%w: %w", ErrRecord, errors.Join(err, werr))

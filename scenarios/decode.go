@@ -108,6 +108,7 @@ func parseNode(name string, root *yaml.Node) (*Scenario, error) {
 	s := Default(kind)
 	d.pos[""] = root
 	d.decode(root, reflect.ValueOf(&s).Elem(), "", 0)
+	d.placeThresholds(&s)
 	// Validate even when decoding found problems, so that one pass reports
 	// everything; skip fields whose value could not be decoded.
 	bad := map[string]bool{}

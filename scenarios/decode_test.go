@@ -115,10 +115,24 @@ func TestInvalidFiles(t *testing.T) {
 			`4:32: stop.duration: 2562047h47m16.854775807s is out of range (allowed: 1ms–24h)`,
 			`5:18: limits.nofile: want a non-negative integer, got -5`,
 			`6:29: port_exhaustion.exchange: want a decimal integer without leading zeros or a 0x/0o/0b prefix, got "0x10"`}},
+		// Thresholds: a bound in the wrong unit, none at all, a class that is
+		// not one, an empty range, a ratio over 100 %, delay without abort,
+		// abort on a metric the timeline does not carry, dropped in the
+		// closed model, a field filled after thresholds are judged.
+		{"thresholds.yaml", []string{
+			`5:10: thresholds[0].max "5": this metric is a time: write a duration such as 250ms or 30s`,
+			`6:5: thresholds[1]: give max, min or both`,
+			`8:12: thresholds[2].class: "enobufz" is not an error class (allowed: ` + strings.Join(ErrorClasses, ", ") + `)`,
+			`9:10: thresholds[2].min is larger than thresholds[2].max: no value can pass`,
+			`12:10: thresholds[3].max "150%": a ratio is between 0 and 1 (0%–100%)`,
+			`13:12: thresholds[3].delay applies only with abort: true`,
+			`16:12: thresholds[4].abort: connect.max is known only when the run ends (abort applies to ttf, ops_before_failure, errors, error_rate, ok_rate, ok_per_sec, dropped, dropped_rate, peak_open and paths under ops, peak_open, bytes_out, bytes_in, time_to_failure, elapsed_sec)`,
+			`17:13: thresholds[5].metric dropped: only the open model drops arrivals (load.model is closed)`,
+			`19:13: thresholds[6].metric "cell.setup_ms": cell is filled after thresholds are judged; a threshold cannot name it`}},
 		// Keys given twice; aliases.
 		{"duplicate.yaml", []string{`2:1: key "name" is given twice`}},
 		{"alias.yaml", []string{
-			`1:1: unknown key "base" in the scenario (allowed: name, description, kind, target, load, socket, limits, stop, failure, expect, cell, ` + kindSections() + `)`,
+			`1:1: unknown key "base" in the scenario (allowed: name, description, kind, target, load, socket, limits, stop, failure, expect, cell, ` + kindSections() + `, thresholds)`,
 			`5:7: aliases (*name) are not allowed in scenario files; write the value out`}},
 	}
 	for _, tt := range tests {

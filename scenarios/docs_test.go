@@ -57,6 +57,9 @@ func leafPaths(t reflect.Type, prefix string) []string {
 	case reflect.Struct:
 		var out []string
 		for i := range t.NumField() {
+			if !t.Field(i).IsExported() {
+				continue // not in files (a threshold's position)
+			}
 			out = append(out, leafPaths(t.Field(i).Type, joinPath(prefix, yamlName(t.Field(i))))...)
 		}
 		return out

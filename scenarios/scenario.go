@@ -120,6 +120,9 @@ type Scenario struct {
 	UDPPush *UDPPush `yaml:"udp_push,omitempty" json:"udp_push,omitempty"`
 	// SlowReader holds the settings of kind slow-reader.
 	SlowReader *SlowReader `yaml:"slow_reader,omitempty" json:"slow_reader,omitempty"`
+
+	// Thresholds are pass/fail criteria on the run's metrics (thresholds.go).
+	Thresholds []Threshold `yaml:"thresholds,omitempty" json:"thresholds,omitempty"`
 }
 
 // Target says what the load is sent to: a built-in target started for the

@@ -136,6 +136,8 @@ var Bounds = map[string]Bound{
 	"cell.shaping.burst": {Min: 1000, Max: 64 << 20},
 	"cell.shaping.limit": {Min: 1, Max: 64 << 20},
 	"cell.faults[].at":   {Min: 0, Max: 24 * 3600 * sec, Duration: true},
+
+	"thresholds[].delay": {Min: 0, Max: 24 * 3600 * sec, Duration: true},
 }
 
 // Enums holds the allowed values of every field that takes one of a set of
@@ -271,6 +273,7 @@ func validate(s *Scenario) []fieldError {
 	// Kind-specific sections: only the one of the scenario's kind.
 	validateKinds(&v, s)
 	validateUDPTarget(&v, s)
+	validateThresholds(&v, s)
 	return v.errs
 }
 

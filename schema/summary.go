@@ -67,6 +67,9 @@ type Summary struct {
 	TimeToFailure *Failure `json:"time_to_failure"`
 	// Expectations lists each unmet expectation of scenario.expect.
 	Unmet []string `json:"unmet,omitempty"`
+	// Thresholds lists each of scenario.thresholds with its value and
+	// verdict (threshold.go).
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
 
 	Latency map[string]Latency `json:"latency"`
 	Socket  SocketReport       `json:"socket"`

@@ -236,6 +236,7 @@ func Rebuild(tl *Timeline) *Summary {
 	s.Ended = s.Started.Add(time.Duration(s.ElapsedSec * float64(time.Second)))
 	if st.Scenario != nil {
 		s.Unmet = CheckExpectations(st.Scenario.Expect, s.TimeToFailure)
+		s.Thresholds = JudgeThresholds(st.Scenario.Thresholds, s)
 	}
 	return s
 }

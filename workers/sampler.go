@@ -43,6 +43,8 @@ type sampler struct {
 	kind      Kind
 	hostState func() any
 	progress  func(Progress)
+	// onSample, when set, sees each sample after it is written.
+	onSample func(schema.Sample)
 
 	seq                                                          int
 	prevIssued, prevOK, prevFailed, prevDropped, prevOut, prevIn uint64
@@ -96,6 +98,9 @@ func (s *sampler) sample() {
 		smp.Extra = ext.Sample(now)
 	}
 	s.tl.write(smp)
+	if s.onSample != nil {
+		s.onSample(smp)
+	}
 	if s.progress != nil {
 		rate := 0.0
 		if d := (now - s.lastAt).Seconds(); d > 0 {

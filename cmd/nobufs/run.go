@@ -32,6 +32,7 @@ type runOptions struct {
 	sample    time.Duration
 	stopFile  string
 	hostState bool
+	report    reportOptions
 }
 
 func newRunCmd(st *state, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -41,10 +42,12 @@ func newRunCmd(st *state, runF func(context.Context, *runOptions) error) *cobra.
 		Short: "Run scenario files and record their results",
 		Long: `Run validates every FILE first (nothing runs if one is bad), then runs them
 in order. Each run writes results/<scenario>/<UTC timestamp>/ (or under
---out) and prints a short summary.
+--out) and prints a short summary. Each run directory also gets report.html,
+one offline page with the plots (SVG and PNG under plots/), timeline.csv and
+runs.csv (docs/report.md); --no-report leaves them out.
 
 Exit status: 0 every run met its expectations, 1 a run did not (see the
-scenario's expect section), 2 bad input, 3 internal or environment error,
+scenario's expect and thresholds sections), 2 bad input, 3 internal or environment error,
 130 interrupted (the summary is still written, marked interrupted).`,
 		Example: `  nobufs run scenarios.d/port-exhaustion.yaml
   nobufs run --out /tmp/results --quiet scenarios.d/*.yaml
@@ -65,6 +68,7 @@ scenario's expect section), 2 bad input, 3 internal or environment error,
 	cmd.Flags().StringVar(&opts.stopFile, "stop-file", "", "stop the run (as if interrupted) once this file exists: a kill switch for supervisors")
 	cmd.Flags().DurationVar(&opts.sample, "sample-every", time.Second, "timeline sampling interval")
 	_ = cmd.Flags().MarkHidden("sample-every")
+	addReportFlags(cmd, &opts.report, false)
 	cmd.Flags().BoolVar(&opts.hostState, "host-state", runtime.GOOS == "linux", "record the kernel's socket state (TCP states, socket memory, counters, qdisc drops, fds) in every timeline sample (Linux)")
 	return cmd
 }
@@ -91,6 +95,9 @@ func loadAll(files []string) ([]*scenarios.Scenario, error) {
 	var scs []*scenarios.Scenario
 	for _, f := range files {
 		sc, err := scenarios.LoadFile(f)
+		if err == nil {
+			err = schema.CheckScenario(sc, f) // threshold paths into summary.json
+		}
 		var ps scenarios.Problems
 		if errors.As(err, &ps) {
 			all = append(all, ps...)
@@ -164,6 +171,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 				fmt.Fprintf(o.st.stderr, "%s\n", b)
 			}
 			return &exitError{code: exitInternal, err: fmt.Errorf("%s: %w", o.files[i], err)}
+		}
+		if err := writeRunReport(o.st, dir, sum, o.report); err != nil {
+			return fmt.Errorf("%s: %w", o.files[i], err)
 		}
 		if i < len(scs)-1 {
 			fmt.Fprintln(o.st.stdout)

@@ -23,6 +23,7 @@ func newSweepCmd(st *state) *cobra.Command {
 		out, resume string
 		quiet       bool
 		allow       []string
+		ro          reportOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "sweep FILE | --resume DIR",
@@ -41,6 +42,11 @@ half_open.completed). The table is printed at the end.
 
 An interrupted sweep (SIGINT) keeps what finished; --resume DIR runs the
 rest without redoing finished runs.
+
+It also writes report.html (time to failure against the setting, survival
+curves, a trend test, the plots as SVG and PNG under plots/, runs.csv) and a
+page for each run; --no-report leaves them out (nobufs report DIR makes
+them later).
 
 Exit status: 0 done, 2 bad input, 3 internal or environment error (e.g. a
 cell without root), 130 interrupted.`,
@@ -61,9 +67,10 @@ cell without root), 130 interrupted.`,
 			if err != nil {
 				return err
 			}
-			return runSweep(c.Context(), st, args, out, resume, quiet, prefixes)
+			return runSweep(c.Context(), st, args, out, resume, quiet, prefixes, ro)
 		},
 	}
+	addReportFlags(cmd, &ro, false)
 	cmd.Flags().StringVar(&out, "out", "results", "directory to put results under")
 	cmd.Flags().StringVar(&resume, "resume", "", "resume the interrupted sweep in this directory")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the table")
@@ -71,7 +78,7 @@ cell without root), 130 interrupted.`,
 	return cmd
 }
 
-func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool, allow []netip.Prefix) error {
+func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool, allow []netip.Prefix, ro reportOptions) error {
 	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported(), AllowTargets: allow}, Created: st.status.dir,
 		Warn: func(n string) { fmt.Fprintf(st.stderr, "nobufs: note: %s\n", n) }}
 	if resume != "" {
@@ -104,6 +111,17 @@ func runSweep(ctx context.Context, st *state, args []string, out, resume string,
 			return terr
 		}
 		fmt.Fprintf(st.stdout, "results  %s\n", dir)
+		if !ro.skip && ctx.Err() == nil { // interrupted: nobufs report DIR makes it later
+			sw, runs, rerr := readSweep(dir)
+			if rerr != nil {
+				return &exitError{code: exitInternal, err: rerr}
+			}
+			page, rerr := makeSweepReport(dir, sw, runs, ro)
+			if rerr != nil {
+				return rerr
+			}
+			fmt.Fprintf(st.stdout, "report   %s\n", page)
+		}
 	}
 	if err != nil {
 		if errors.Is(err, sweep.ErrInUse) {

@@ -24,6 +24,7 @@ import (
 	"github.com/nobufs/nobufs/hostfacts"
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/schema"
+	"github.com/nobufs/nobufs/segment"
 	"github.com/nobufs/nobufs/workers/errclass"
 )
 
@@ -57,6 +58,11 @@ type Options struct {
 	// Namespaces, when set, runs the target and the load in a pair of
 	// network namespaces (a lab cell's placement sets it).
 	Namespaces *Namespaces
+	// Segment, when set, is the part of the run's work this process does
+	// (package segment): its operations carry the global indices the
+	// segment owns. The caller scales the scenario's counts to the
+	// segment (runner does); zero is the whole run.
+	Segment segment.Segment
 	// Started, when set, is called once the target listens and before the
 	// load starts, with the built-in target (nil for an external one), for
 	// faults such as killing it. It must not block.
@@ -82,6 +88,7 @@ type Progress struct {
 // record (lock-free: a kind may read it on every operation).
 type run struct {
 	sc      *scenarios.Scenario
+	seg     segment.Segment
 	ns      *Namespaces
 	start   time.Time
 	issued  atomic.Uint64
@@ -161,7 +168,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	if newKind == nil {
 		return nil, fmt.Errorf("kind %q: the engine has no constructor for it", sc.Kind)
 	}
-	r := &run{sc: sc, ns: opts.Namespaces, failSet: map[errclass.Class]bool{}}
+	if opts.Segment.Den == 0 {
+		opts.Segment = segment.Whole
+	}
+	r := &run{sc: sc, seg: opts.Segment, ns: opts.Namespaces, failSet: map[errclass.Class]bool{}}
 	for _, c := range sc.Failure.Classes {
 		r.failSet[errclass.Class(c)] = true
 	}

@@ -39,7 +39,17 @@ func StartConnect(d Dest, setup func(fd int) error) (fd int, done bool, err erro
 			return -1, false, err
 		}
 	}
-	switch err := unix.Connect(fd, d.sa); err {
+	// A Sockaddr is scratch space for the call: each connect has its own.
+	var sa unix.Sockaddr
+	switch a := d.sa.(type) {
+	case *unix.SockaddrInet4:
+		c := *a
+		sa = &c
+	case *unix.SockaddrInet6:
+		c := *a
+		sa = &c
+	}
+	switch err := unix.Connect(fd, sa); err {
 	case nil:
 		return fd, true, nil
 	case unix.EINPROGRESS, unix.EINTR:

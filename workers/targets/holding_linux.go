@@ -20,7 +20,7 @@ import (
 // their one-goroutine-per-connection form for other systems).
 type holding struct {
 	mode  string
-	ln    net.Listener
+	lns   []net.Listener
 	srv   *netpoll.Server
 	start time.Time
 
@@ -29,35 +29,44 @@ type holding struct {
 	once sync.Once
 }
 
-// newSink reads and discards until the client closes.
-func newSink(listen string, _ scenarios.TargetOptions) (workers.Target, error) {
-	return startHolding(scenarios.TargetSink, listen, -1)
+// newSink reads and discards until the client closes; it listens on
+// o.Peers consecutive loopback addresses (kind hold's peers).
+func newSink(listen string, o scenarios.TargetOptions) (workers.Target, error) {
+	return startHolding(scenarios.TargetSink, listen, o.Peers, -1)
 }
 
 // newNonReader reads ReadBytes, then holds the connection without reading
 // until the target stops: its receive window closes and the sender's data
 // piles up in the sender's send queue.
 func newNonReader(listen string, o scenarios.TargetOptions) (workers.Target, error) {
-	return startHolding(scenarios.TargetNonReader, listen, o.ReadBytes)
+	return startHolding(scenarios.TargetNonReader, listen, 1, o.ReadBytes)
 }
 
-func startHolding(mode, listen string, readLimit int64) (workers.Target, error) {
-	lns, err := listen1(listen)
+func startHolding(mode, listen string, peers int, readLimit int64) (workers.Target, error) {
+	lns, err := listenPeers(listen, peers)
 	if err != nil {
 		return nil, err
 	}
-	t := &holding{mode: mode, ln: lns[0], start: time.Now()}
-	fd, err := listenerFD(t.ln)
-	if err != nil {
-		_ = t.ln.Close()
-		return nil, err
+	t := &holding{mode: mode, lns: lns, start: time.Now()}
+	fds := make([]int, len(lns))
+	for i, ln := range lns {
+		if fds[i], err = listenerFD(ln); err != nil {
+			t.closeListeners()
+			return nil, err
+		}
 	}
-	t.srv, err = netpoll.NewServer([]int{fd}, netpoll.ServerOptions{ReadLimit: readLimit, OnError: t.recordErr})
+	t.srv, err = netpoll.NewServer(fds, netpoll.ServerOptions{ReadLimit: readLimit, OnError: t.recordErr})
 	if err != nil {
-		_ = t.ln.Close()
+		t.closeListeners()
 		return nil, err
 	}
 	return t, nil
+}
+
+func (t *holding) closeListeners() {
+	for _, ln := range t.lns {
+		_ = ln.Close()
+	}
 }
 
 // listenerFD returns the descriptor of a TCP listener (it stays owned by
@@ -89,19 +98,19 @@ func (t *holding) recordErr(accept bool, err error) {
 	t.errs.AddError(k, 1, time.Since(t.start).Seconds(), t.srv.Accepted())
 }
 
-// Addr is the listener's address.
-func (t *holding) Addr() net.Addr { return t.ln.Addr() }
+// Addr is the first listener's address.
+func (t *holding) Addr() net.Addr { return t.lns[0].Addr() }
 
 // Info describes the target and what it counted.
 func (t *holding) Info() schema.TargetInfo {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return schema.TargetInfo{Mode: t.mode, Address: t.ln.Addr().String(), Accepted: t.srv.Accepted(), Active: t.srv.Active(),
+	return schema.TargetInfo{Mode: t.mode, Address: t.Addr().String(), Accepted: t.srv.Accepted(), Active: t.srv.Active(),
 		ServerErrors: t.errs.Errors(), BytesRead: t.srv.BytesRead()}
 }
 
 // Close stops accepting and closes every connection.
-func (t *holding) Close() { t.once.Do(func() { t.srv.Close() }); _ = t.ln.Close() }
+func (t *holding) Close() { t.once.Do(func() { t.srv.Close() }); t.closeListeners() }
 
 // Kill resets every connection, as a killed process's sockets are.
-func (t *holding) Kill() { t.once.Do(func() { t.srv.Kill() }); _ = t.ln.Close() }
+func (t *holding) Kill() { t.once.Do(func() { t.srv.Kill() }); t.closeListeners() }

@@ -13,12 +13,20 @@ import (
 // The holding modes on systems without workers/netpoll: one goroutine
 // per connection (holding_linux.go holds them on one event loop).
 
-// newSink reads and discards until the client closes.
-func newSink(listen string, _ scenarios.TargetOptions) (workers.Target, error) {
-	return startStream(scenarios.TargetSink, listen, func(t *stream, c net.Conn) error {
+// newSink reads and discards until the client closes; it listens on
+// o.Peers consecutive loopback addresses (kind hold's peers).
+func newSink(listen string, o scenarios.TargetOptions) (workers.Target, error) {
+	t := newStream(scenarios.TargetSink)
+	var err error
+	if t.lns, err = listenPeers(listen, o.Peers); err != nil {
+		return nil, err
+	}
+	t.serve = func(c net.Conn) error {
 		_, err := io.Copy(io.Discard, t.counting(c))
 		return err
-	})
+	}
+	t.run()
+	return t, nil
 }
 
 // newNonReader reads ReadBytes, then holds the connection without reading

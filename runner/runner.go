@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/nobufs/nobufs/doctor"
@@ -19,6 +21,7 @@ import (
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/schema"
+	"github.com/nobufs/nobufs/segment"
 	"github.com/nobufs/nobufs/workers"
 	"github.com/nobufs/nobufs/workers/kinds"
 	"github.com/nobufs/nobufs/workers/targets"
@@ -44,6 +47,13 @@ type Options struct {
 	HostState bool
 	// Progress, when set, is called after each sample.
 	Progress func(workers.Progress)
+	// Segment, when set ("I/N", or "env" in an Indexed Job's pod), runs
+	// only that segment of the scenario (package segment) into
+	// Out/segments/NN/ (Dir, when set, instead). Otherwise a scenario with
+	// load.segments > 1 is run as that many processes made by SegmentCmd
+	// and their results merged.
+	Segment    string
+	SegmentCmd SegmentCommand
 }
 
 // Placements is the table of places a run can be put, first match wins:
@@ -69,6 +79,25 @@ var ErrRecord = errors.New("results")
 // interrupted run. A summary that could not be written is returned with
 // an error wrapping ErrRecord.
 func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summary, string, error) {
+	var seg segment.Segment
+	var segInfo *schema.SegmentInfo
+	switch {
+	case o.Segment == "" && sc.Load.Segments > 1:
+		return runSegments(ctx, sc, o)
+	case o.Segment != "":
+		var err error
+		if seg, err = segmentOf(o.Segment, sc); err != nil {
+			return nil, "", err
+		}
+		segInfo = &schema.SegmentInfo{Index: int(seg.Lo), Count: int(seg.Den), Whole: sc}
+		sc = segment.Scenario(sc, seg)
+		if o.Dir == "" {
+			o.Dir = filepath.Join(o.Out, record.SegmentDir(segInfo.Index))
+			if err := os.MkdirAll(filepath.Dir(o.Dir), 0o755); err != nil {
+				return nil, "", fmt.Errorf("%w: %w", ErrRecord, err)
+			}
+		}
+	}
 	// The prediction is made before the run opens anything, as doctor
 	// would, from the facts of the host (and the cell's sysctls).
 	src := doctor.Default()
@@ -99,6 +128,8 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summar
 		AllowTargets: o.AllowTargets,
 		ToolVersion:  o.ToolVersion,
 		SampleEvery:  o.SampleEvery,
+		Segment:      seg,
+		SegmentInfo:  segInfo,
 	}
 	if o.HostState {
 		wopts.HostState = hostState

@@ -64,4 +64,9 @@ var holdSpec = KindSpec{
 	DefaultTarget: func(*Scenario) string { return TargetSink },
 	Validate:      validateHold,
 	TargetOptions: func(s *Scenario) TargetOptions { return TargetOptions{Peers: s.Hold.Peers} },
+	Scale: func(s *Scenario, share func(int) int) {
+		h := *s.Hold
+		h.Connections = share(h.Connections)
+		s.Hold = &h
+	},
 }

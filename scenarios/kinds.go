@@ -27,6 +27,17 @@ type KindSpec struct {
 	// TargetOptions returns what the kind's built-in target takes from
 	// the scenario; nil: nothing.
 	TargetOptions func(s *Scenario) TargetOptions
+	// Scale, when set, replaces the kind's section with one whose counts
+	// (such as hold.connections) are share(count): one segment's part of
+	// a run split between processes (load.segments, package segment).
+	Scale func(s *Scenario, share func(int) int)
+}
+
+// ScaleKind applies the kind's Scale to s (nothing for a kind without).
+func ScaleKind(s *Scenario, share func(int) int) {
+	if k, ok := kindSpec(s.Kind); ok && k.Scale != nil {
+		k.Scale(s, share)
+	}
 }
 
 // KindSpecs is the table of kinds, in documentation order.

@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/nobufs/nobufs/scenarios"
 )
 
 // MaxCount bounds the number of segments of one run.
@@ -132,4 +134,25 @@ func (s Segment) Global(j uint64) uint64 {
 	}
 	per := uint64(len(s.offsets))
 	return (j-1)/per*s.Den + s.offsets[(j-1)%per]
+}
+
+// Scenario returns the segment's share of sc: load.workers (at least
+// one), load.rate and the stages' rates, stop.max_ops (the global indices
+// the segment owns up to it) and the kind's counts (scenarios.ScaleKind)
+// scaled; everything else, the seed included, is the same. sc is not
+// changed.
+func Scenario(sc *scenarios.Scenario, s Segment) *scenarios.Scenario {
+	out := *sc
+	if s.IsWhole() {
+		return &out
+	}
+	out.Load.Workers = max(s.ScaleInt(sc.Load.Workers), 1)
+	out.Load.Rate = s.ScaleFloat(sc.Load.Rate)
+	out.Load.Stages = nil
+	for _, st := range sc.Load.Stages {
+		out.Load.Stages = append(out.Load.Stages, scenarios.Stage{Duration: st.Duration, Target: s.ScaleFloat(st.Target)})
+	}
+	out.Stop.MaxOps = s.Ops(sc.Stop.MaxOps)
+	scenarios.ScaleKind(&out, s.ScaleInt)
+	return &out
 }

@@ -63,6 +63,9 @@ type Options struct {
 	// segment owns. The caller scales the scenario's counts to the
 	// segment (runner does); zero is the whole run.
 	Segment segment.Segment
+	// SegmentInfo, when set, is recorded in the timeline's start line and
+	// the summary (which segment of how many, the whole scenario).
+	SegmentInfo *schema.SegmentInfo
 	// Started, when set, is called once the target listens and before the
 	// load starts, with the built-in target (nil for an external one), for
 	// faults such as killing it. It must not block.
@@ -181,6 +184,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 		Scenario: sc,
 		Latency:  map[string]schema.Latency{},
 		Socket:   schema.SocketReport{Requested: sc.Socket},
+		Segment:  opts.SegmentInfo,
 	}
 	where := func(err error) error { return err }
 	if ns := r.ns; ns != nil {
@@ -275,7 +279,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	r.start = time.Now()
 	sum.Started = r.start.UTC()
 	tl := &timeline{w: opts.Timeline}
-	tl.write(schema.StartLine{Type: "start", Schema: schema.SchemaVersion, Tool: sum.Tool, Scenario: sc, Started: sum.Started, Target: sum.Target, Settings: sum.Settings})
+	tl.write(schema.StartLine{Type: "start", Schema: schema.SchemaVersion, Tool: sum.Tool, Scenario: sc, Started: sum.Started, Target: sum.Target, Settings: sum.Settings, Segment: opts.SegmentInfo})
 
 	// Started promises the target listens and the load has not started.
 	if opts.Started != nil {

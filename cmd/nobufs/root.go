@@ -43,6 +43,7 @@ timeline.ndjson (one line a second) and summary.json.`,
 		newLabCmd(st),
 		newVersionCmd(st),
 		newReportCmd(st),
+		newMergeCmd(st),
 	)
 	return root
 }

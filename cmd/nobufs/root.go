@@ -44,6 +44,7 @@ timeline.ndjson (one line a second) and summary.json.`,
 		newVersionCmd(st),
 		newReportCmd(st),
 		newMergeCmd(st),
+		newK8sCmd(st),
 	)
 	return root
 }

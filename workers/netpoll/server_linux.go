@@ -2,6 +2,7 @@ package netpoll
 
 import (
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,6 +89,14 @@ func (s *Server) end(how int32) {
 const acceptBatch = 256
 
 func (s *Server) loop() {
+	// The accepting side runs on a thread of its own, blocked in
+	// epoll_wait while idle, which the kernel schedules beside the
+	// client's loops: an in-process target starved by the load it
+	// serves lets its accept queue overflow, and every SYN dropped
+	// costs the client a 1 s retransmit.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	s.p.blocking = true
 	defer close(s.done)
 	defer s.p.Close()
 	evs := make([]unix.EpollEvent, 256)

@@ -107,7 +107,9 @@ func TestCheck(t *testing.T) {
 		{"cell without caps", cell, cellSrc, func(r *Rendered) {
 			r.Job.Spec.Template.Spec.Containers[0].SecurityContext.Capabilities.Add = nil
 		}, "needs capability NET_ADMIN"},
-		{"no segment env", sc, src, func(r *Rendered) { r.Job.Spec.Template.Spec.Containers[0].Args = []string{"run", "/scenario/scenario.yaml"} }, "--segment env"},
+		{"no segment env", sc, src, func(r *Rendered) {
+			r.Job.Spec.Template.Spec.Containers[0].Args = []string{"run", "/scenario/scenario.yaml"}
+		}, "--segment env"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := Render(tc.sc, tc.src, opts)

@@ -207,7 +207,6 @@ func (k *portKind) Report(s *schema.Summary) {
 	s.Socket.EffectiveSndBuf, s.Socket.EffectiveRcvBuf = k.effSnd, k.effRcv
 }
 
-
 // insideSystemRange reports whether [lo, hi] lies inside the system's
 // ephemeral port range (Linux's net.ipv4.ip_local_port_range).
 func insideSystemRange(lo, hi int) bool {

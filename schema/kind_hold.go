@@ -22,4 +22,12 @@ type HoldReport struct {
 	// AllOpenSec is when the last wanted connection was opened (seconds
 	// since the start; 0 when not all were).
 	AllOpenSec float64 `json:"all_open_sec"`
+	// RSSBeforeBytes is the process's resident memory before the first
+	// connect (target started), RSSAllOpenBytes once all wanted were open
+	// (Linux); UserBytesPerConn their difference over the connections
+	// opened: what one held connection costs in user space — both ends
+	// when the built-in target runs in the process.
+	RSSBeforeBytes   uint64  `json:"rss_before_bytes,omitempty"`
+	RSSAllOpenBytes  uint64  `json:"rss_all_open_bytes,omitempty"`
+	UserBytesPerConn float64 `json:"user_bytes_per_conn,omitempty"`
 }

@@ -341,6 +341,11 @@ func mergeSections(m *Summary, got []*Part, offset func(*Part) float64, tl *Time
 				allOpen = false
 			}
 			h.AllOpenSec = max(h.AllOpenSec, x.AllOpenSec+offset(p))
+			h.RSSBeforeBytes += x.RSSBeforeBytes
+			h.RSSAllOpenBytes += x.RSSAllOpenBytes
+		}
+		if h.RSSBeforeBytes > 0 && h.RSSAllOpenBytes > 0 && h.Opened > 0 {
+			h.UserBytesPerConn = (float64(h.RSSAllOpenBytes) - float64(h.RSSBeforeBytes)) / float64(h.Opened)
 		}
 		if !allOpen {
 			h.AllOpenSec = 0

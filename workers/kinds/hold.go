@@ -23,6 +23,7 @@ type holdKind struct {
 
 	claimed, opened, held, peak, closedEOF, reset, heldAtEnd atomic.Uint64
 	allOpenAt                                                atomic.Int64 // ns since the run started; 0 not yet
+	rssBefore, rssAllOpen                                    atomic.Uint64
 	env                                                      *workers.Env
 
 	prev holdTotals // sampler-owned
@@ -36,7 +37,9 @@ func newHoldKind(env *workers.Env) (*holdKind, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hold.peers: %w", err)
 	}
-	return &holdKind{sc: sc, dests: aps, wanted: uint64(sc.Hold.Connections), env: env}, nil
+	k := &holdKind{sc: sc, dests: aps, wanted: uint64(sc.Hold.Connections), env: env}
+	k.rssBefore.Store(rssBytes())
+	return k, nil
 }
 
 // dest is where operation op connects: the peers in turn.
@@ -49,6 +52,7 @@ func (k *holdKind) gotOne() {
 	}
 	if k.opened.Add(1) == k.wanted {
 		k.allOpenAt.CompareAndSwap(0, int64(k.env.Since()))
+		k.rssAllOpen.Store(rssBytes())
 	}
 }
 
@@ -80,6 +84,10 @@ func (k *holdKind) Report(s *schema.Summary) {
 	}
 	if at := k.allOpenAt.Load(); at > 0 {
 		r.AllOpenSec = time.Duration(at).Seconds()
+	}
+	r.RSSBeforeBytes, r.RSSAllOpenBytes = k.rssBefore.Load(), k.rssAllOpen.Load()
+	if r.RSSAllOpenBytes > 0 && r.RSSBeforeBytes > 0 && r.Opened > 0 {
+		r.UserBytesPerConn = (float64(r.RSSAllOpenBytes) - float64(r.RSSBeforeBytes)) / float64(r.Opened)
 	}
 	s.Hold = r
 }

@@ -3,6 +3,8 @@ package kinds
 import (
 	"context"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -225,4 +227,22 @@ func (l *holdLoop) closeAll() {
 		}
 	}
 	l.p.Close()
+}
+
+// rssBytes is this process's resident memory (/proc/self/statm), 0 when
+// it cannot be read.
+func rssBytes() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * uint64(os.Getpagesize())
 }

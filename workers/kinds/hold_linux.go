@@ -3,6 +3,7 @@ package kinds
 import (
 	"context"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -230,8 +231,11 @@ func (l *holdLoop) closeAll() {
 }
 
 // rssBytes is this process's resident memory (/proc/self/statm), 0 when
-// it cannot be read.
+// it cannot be read. It first collects garbage and returns free memory to
+// the system, so that two readings differ by what is live, not by when
+// the collector last ran.
 func rssBytes() uint64 {
+	debug.FreeOSMemory()
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
 		return 0

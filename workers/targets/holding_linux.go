@@ -114,3 +114,12 @@ func (t *holding) Close() { t.once.Do(func() { t.srv.Close() }); t.closeListener
 
 // Kill resets every connection, as a killed process's sockets are.
 func (t *holding) Kill() { t.once.Do(func() { t.srv.Kill() }); t.closeListeners() }
+
+// Addrs lists every address the target listens on.
+func (t *holding) Addrs() []net.Addr {
+	out := make([]net.Addr, len(t.lns))
+	for i, ln := range t.lns {
+		out[i] = ln.Addr()
+	}
+	return out
+}

@@ -14,7 +14,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/nobufs/nobufs/runner"
 	"github.com/nobufs/nobufs/schema"
@@ -50,8 +53,14 @@ type Plan struct {
 type Options struct {
 	// Run is passed to each run (its Dir is set per run).
 	Run runner.Options
-	// Done, when set, is called after each run with its place and summary.
+	// Done, when set, is called after each run with its place and summary
+	// (from the goroutine that ran it: with Parallel > 1, concurrently and
+	// out of order).
 	Done func(point, rep int, sum *schema.Summary, dir string)
+	// Parallel runs that many repetitions at once (independent points on
+	// a bigger machine); 0 or 1 runs them one after another. The table is
+	// the same either way: each run has its own directory and place.
+	Parallel int
 }
 
 // Load reads and checks a sweep file as scenarios.LoadSweep does, and
@@ -166,16 +175,21 @@ func RunDir(point, rep int) string {
 
 func run(ctx context.Context, dir string, plan *Plan, opts Options) (*schema.SweepSummary, error) {
 	out := &schema.SweepSummary{Name: plan.Name, Axes: plan.Axes, Repetitions: plan.Repetitions, Columns: plan.Columns}
+	type job struct {
+		p, rep int // index into plan.Points, repetition (1-based)
+	}
+	sums := make([][]*schema.Summary, len(plan.Points))
+	dirs := make([][]string, len(plan.Points))
+	var jobs []job
 	var runErr error
-	for _, p := range plan.Points {
-		var sums []*schema.Summary
-		var dirs []string
+	for pi, p := range plan.Points {
+		sums[pi] = make([]*schema.Summary, plan.Repetitions)
 		for rep := 1; rep <= plan.Repetitions; rep++ {
 			rel := RunDir(p.Index, rep)
-			dirs = append(dirs, rel)
+			dirs[pi] = append(dirs[pi], rel)
 			s, err := record.ReadSummary(filepath.Join(dir, rel))
 			if err == nil && s.Status != schema.StatusInterrupted && s.Status != schema.StatusPartial {
-				sums = append(sums, s) // finished before: keep
+				sums[pi][rep-1] = s // finished before: keep
 				continue
 			}
 			if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, record.ErrNotRun) && runErr == nil {
@@ -183,22 +197,47 @@ func run(ctx context.Context, dir string, plan *Plan, opts Options) (*schema.Swe
 				// schema, a permission) is not removed and run again.
 				runErr = fmt.Errorf("point %d repetition %d: %w", p.Index, rep, err)
 			}
-			if ctx.Err() != nil || runErr != nil {
-				sums = append(sums, nil)
-				continue
-			}
-			s, err = runOne(ctx, filepath.Join(dir, rel), p.Scenario, opts.Run)
-			if err != nil {
-				runErr = fmt.Errorf("point %d repetition %d: %w", p.Index, rep, err)
-			}
-			sums = append(sums, s)
-			if s != nil && opts.Done != nil {
-				opts.Done(p.Index, rep, s, rel)
-			}
+			jobs = append(jobs, job{pi, rep})
 		}
-		pt := schema.SweepPointOf(p.Index, p.Values, sums, dirs)
+	}
+	var mu sync.Mutex // runErr
+	do := func(j job) {
+		p := plan.Points[j.p]
+		mu.Lock()
+		stop := ctx.Err() != nil || runErr != nil
+		mu.Unlock()
+		if stop {
+			return
+		}
+		s, err := runOne(ctx, filepath.Join(dir, dirs[j.p][j.rep-1]), p.Scenario, opts.Run)
+		if err != nil {
+			mu.Lock()
+			if runErr == nil {
+				runErr = fmt.Errorf("point %d repetition %d: %w", p.Index, j.rep, err)
+			}
+			mu.Unlock()
+		}
+		sums[j.p][j.rep-1] = s
+		if s != nil && opts.Done != nil {
+			opts.Done(p.Index, j.rep, s, dirs[j.p][j.rep-1])
+		}
+	}
+	if opts.Parallel <= 1 {
+		for _, j := range jobs {
+			do(j)
+		}
+	} else {
+		var g errgroup.Group
+		g.SetLimit(opts.Parallel)
+		for _, j := range jobs {
+			g.Go(func() error { do(j); return nil })
+		}
+		_ = g.Wait()
+	}
+	for pi, p := range plan.Points {
+		pt := schema.SweepPointOf(p.Index, p.Values, sums[pi], dirs[pi])
 		if len(plan.Columns) > 0 {
-			pt.Columns = schema.ColumnStats(plan.Columns, sums)
+			pt.Columns = schema.ColumnStats(plan.Columns, sums[pi])
 		}
 		out.Points = append(out.Points, pt)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nobufs/nobufs/hoststate"
@@ -21,6 +22,7 @@ func newSweepCmd(st *state) *cobra.Command {
 	var (
 		out, resume string
 		quiet       bool
+		parallel    int
 	)
 	cmd := &cobra.Command{
 		Use:   "sweep FILE | --resume DIR",
@@ -38,7 +40,10 @@ file's columns (numbers from each run's summary.json, such as
 half_open.completed). The table is printed at the end.
 
 An interrupted sweep (SIGINT) keeps what finished; --resume DIR runs the
-rest without redoing finished runs.
+rest without redoing finished runs. --parallel N runs N repetitions at once
+(each has its own directory and, with a cell section, its own cell); runs
+on the host share this process's descriptor limit and ports, so keep
+parallel host runs to scenarios that do not exhaust them.
 
 Exit status: 0 done, 2 bad input, 3 internal or environment error (e.g. a
 cell without root), 130 interrupted.`,
@@ -52,19 +57,26 @@ cell without root), 130 interrupted.`,
 		},
 		ValidArgsFunction: yamlFiles,
 		RunE: func(c *cobra.Command, args []string) error {
-			return runSweep(c.Context(), st, args, out, resume, quiet)
+			return runSweep(c.Context(), st, args, out, resume, quiet, parallel)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "results", "directory to put results under")
 	cmd.Flags().StringVar(&resume, "resume", "", "resume the interrupted sweep in this directory")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the table")
+	cmd.Flags().IntVar(&parallel, "parallel", 1, "run this many repetitions at once (independent points, e.g. each in its own lab cell or VM on a bigger machine); the table is the same as a serial run's")
 	return cmd
 }
 
-func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool) error {
-	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported()}}
+func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool, parallel int) error {
+	if parallel < 1 {
+		return usageError("--parallel %d: want 1 or more", parallel)
+	}
+	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported(), SegmentCmd: selfCommand}, Parallel: parallel}
 	if !quiet {
+		var mu sync.Mutex // with --parallel, runs end concurrently
 		opts.Done = func(point, rep int, s *schema.Summary, dir string) {
+			mu.Lock()
+			defer mu.Unlock()
 			ttf := "no failure"
 			if f := s.TimeToFailure; f != nil {
 				ttf = fmt.Sprintf("%s at %.3fs after %d ok", f.Class, f.AtSec, f.OKBefore)

@@ -14,3 +14,6 @@ import (
 func newHold(*workers.Env) (workers.Kind, error) {
 	return nil, fmt.Errorf("kind hold: %w", netpoll.ErrUnsupported)
 }
+
+// rssBytes is not read on this system.
+func rssBytes() uint64 { return 0 }

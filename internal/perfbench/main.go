@@ -224,8 +224,14 @@ func (b *bench) ref(args ...string) (map[string]float64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connref %v: %v\n%s", args, err, out)
 	}
+	return parseKV(string(out)), nil
+}
+
+// parseKV reads connref's key=value figures; a key=a->b pair (resident
+// memory before and after) gives rss_<side>_delta_kb = b − a.
+func parseKV(out string) map[string]float64 {
 	kv := map[string]float64{}
-	for _, m := range kvRE.FindAllStringSubmatch(string(out), -1) {
+	for _, m := range kvRE.FindAllStringSubmatch(out, -1) {
 		v, _ := strconv.ParseFloat(m[2], 64)
 		kv[m[1]] = v
 		if m[3] != "" {
@@ -234,7 +240,7 @@ func (b *bench) ref(args ...string) (map[string]float64, error) {
 			kv["rss_"+strings.TrimPrefix(m[1], "rss_kb_")+"_delta_kb"] = w - v
 		}
 	}
-	return kv, nil
+	return kv
 }
 
 func (b *bench) scenario(name, body string) (string, error) {

@@ -19,12 +19,12 @@ func part(t *testing.T, idx int, t0 time.Time, off float64, ok uint64, lat []int
 	s := &Summary{
 		Schema: SchemaVersion, Status: StatusPassed, StopReason: StopDuration,
 		Started: t0.Add(time.Duration(off * float64(time.Second))), ElapsedSec: 2,
-		Ops:     OpCounts{Issued: ok + 1, OK: ok, Failed: 1},
-		Latency: map[string]Latency{"connect": LatencyOf(h)},
-		Target:  TargetInfo{Mode: "sink", Accepted: ok},
-		Errors:  []ErrorCount{{Phase: errclass.PhaseConnect, Class: errclass.ClassEADDRNOTAVAIL, Code: 99, Count: 1, FirstAt: errAt, FirstOp: uint64(idx + 1)}},
+		Ops:           OpCounts{Issued: ok + 1, OK: ok, Failed: 1},
+		Latency:       map[string]Latency{"connect": LatencyOf(h)},
+		Target:        TargetInfo{Mode: "sink", Accepted: ok},
+		Errors:        []ErrorCount{{Phase: errclass.PhaseConnect, Class: errclass.ClassEADDRNOTAVAIL, Code: 99, Count: 1, FirstAt: errAt, FirstOp: uint64(idx + 1)}},
 		TimeToFailure: &Failure{Class: errclass.ClassEADDRNOTAVAIL, Phase: errclass.PhaseConnect, Code: 99, AtSec: errAt, Op: uint64(idx + 1), OKBefore: 1},
-		Sections: Sections{Hold: &HoldReport{Peers: 1, Wanted: ok, Opened: ok, HeldAtEnd: ok, PeakHeld: ok, AllOpenSec: 0.5}},
+		Sections:      Sections{Hold: &HoldReport{Peers: 1, Wanted: ok, Opened: ok, HeldAtEnd: ok, PeakHeld: ok, AllOpenSec: 0.5}},
 	}
 	return Part{Index: idx, Dir: "segments/0" + string(rune('0'+idx)), Summary: s, Timeline: &Timeline{Samples: samples}}
 }

@@ -102,6 +102,9 @@ func (k *holdLinux) Loop(ctx context.Context, w *workers.Worker, inflight int, n
 		msec := -1
 		if len(l.pend) > 0 {
 			msec = l.expire(ctx)
+			if !claimed && !drained && len(l.pend) < inflight {
+				continue // a connect timed out: start the next one
+			}
 		}
 		n, _, err := p.Wait(evs, msec)
 		if err != nil {

@@ -148,6 +148,9 @@ func (k *portKind) loop(ctx context.Context, w *workers.Worker, p *netpoll.Polle
 		msec := -1
 		if len(l.active) > 0 {
 			msec = l.expire(ctx)
+			if !drained && len(l.active) < inflight {
+				continue // an operation timed out: start the next one
+			}
 		}
 		n, _, err := p.Wait(evs, msec)
 		if err != nil {

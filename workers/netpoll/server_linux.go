@@ -125,7 +125,7 @@ func (s *Server) loop() {
 		for i := 0; i < n; i++ {
 			fd := int(evs[i].Fd)
 			if s.isLn[fd] {
-				if s.accept(fd) {
+				if s.accept(fd, buf) {
 					backoff = time.Millisecond
 				} else if !s.off {
 					// EMFILE, ENFILE, ENOBUFS…: recorded; listen again later.
@@ -144,7 +144,7 @@ func (s *Server) loop() {
 
 // accept takes up to acceptBatch connections from the listener ln; false
 // when accept4 failed with an error that is not the queue being empty.
-func (s *Server) accept(ln int) bool {
+func (s *Server) accept(ln int, buf []byte) bool {
 	for range acceptBatch {
 		fd, _, err := unix.Accept4(ln, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch err {
@@ -162,11 +162,15 @@ func (s *Server) accept(ln int) bool {
 			s.track(fd, 0) // held, never read
 			continue
 		}
-		if err := s.p.Add(fd, unix.EPOLLIN|unix.EPOLLRDHUP); err != nil {
-			unix.Close(fd)
+		s.track(fd, s.o.ReadLimit)
+		// Read once before watching: a client that already closed or
+		// reset (connect-and-close churn) is done without an epoll_ctl.
+		if !s.read(fd, buf) || !s.open[fd] || s.left[fd] == 0 {
 			continue
 		}
-		s.track(fd, s.o.ReadLimit)
+		if err := s.p.Add(fd, unix.EPOLLIN|unix.EPOLLRDHUP); err != nil {
+			s.drop(fd)
+		}
 	}
 	return true
 }
@@ -187,10 +191,11 @@ func (s *Server) drop(fd int) {
 }
 
 // read reads what fd has (a bounded number of times), closes it when the
-// client closed or reset it, and stops reading it at its read limit.
-func (s *Server) read(fd int, buf []byte) {
+// client closed or reset it, and stops reading it at its read limit. It
+// reports whether fd is still open and read.
+func (s *Server) read(fd int, buf []byte) bool {
 	if fd >= len(s.open) || !s.open[fd] {
-		return
+		return false
 	}
 	for range 4 {
 		b := buf
@@ -200,26 +205,27 @@ func (s *Server) read(fd int, buf []byte) {
 		n, err := unix.Read(fd, b)
 		switch {
 		case err == unix.EAGAIN || err == unix.EINTR:
-			return
+			return true
 		case err != nil:
 			if s.o.OnError != nil {
 				s.o.OnError(false, os.NewSyscallError("read", err))
 			}
 			s.drop(fd)
-			return
+			return false
 		case n == 0:
 			s.drop(fd) // the client closed
-			return
+			return false
 		}
 		s.bytesRead.Add(uint64(n))
 		if s.left[fd] >= 0 {
 			s.left[fd] -= int64(n)
 			if s.left[fd] == 0 {
-				_ = s.p.Del(fd) // hold without reading
-				return
+				_ = s.p.Del(fd) // hold without reading (not watched yet: ENOENT, no matter)
+				return true
 			}
 		}
 	}
+	return true
 }
 
 func (s *Server) closeAll(reset bool) {

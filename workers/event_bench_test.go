@@ -24,19 +24,26 @@ func benchWorker() *Worker {
 // BenchmarkRecordEvent is the harness's cost per recorded event, what
 // every operation pays on top of its system calls (goal: ≤ 50 ns):
 //
-//	ok:   a connect and an operation that succeeded — count, open gauge
-//	      and peak, two histogram records (Connected, OK, Closed);
-//	fail: a failed connect as Go's dialer returns it
-//	      (*net.OpError → *os.SyscallError → Errno) — classify, count, the
-//	      error table (Fail).
+//	ok:      an operation that succeeded — count and histogram (OK);
+//	connect: a connection opened and closed — histogram, open gauge and
+//	         its peaks (Connected, Closed);
+//	fail:    a failed connect as Go's dialer returns it
+//	         (*net.OpError → *os.SyscallError → Errno) — classify, count,
+//	         the error table (Fail); fail-raw as the event loop returns it.
 func BenchmarkRecordEvent(b *testing.B) {
 	ctx := context.Background()
 	b.Run("ok", func(b *testing.B) {
 		w := benchWorker()
 		d := 180 * time.Microsecond
 		for b.Loop() {
-			w.Connected(d)
 			w.OK(d)
+		}
+	})
+	b.Run("connect", func(b *testing.B) {
+		w := benchWorker()
+		d := 180 * time.Microsecond
+		for b.Loop() {
+			w.Connected(d)
 			w.Closed()
 		}
 	})

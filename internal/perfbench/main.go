@@ -118,7 +118,7 @@ func run(reps int, skip100k bool) error {
 		}
 		pairB = append(pairB, p)
 	}
-	ok, fail, err := eventCost()
+	ok, conn, fail, err := eventCost()
 	if err != nil {
 		return err
 	}
@@ -161,6 +161,7 @@ func run(reps int, skip100k bool) error {
 	absRow("user bytes per held conn pair, one process", pairB, " B", refPairB, 2048)
 	ratioRow("seconds to hold 19,900 (target apart)", openN, openR, " s", 1.3, false)
 	absRow("harness ns per event: ok (fastest of 5)", []float64{ok}, " ns", nil, 50)
+	absRow("harness ns per event: connect (fastest of 5)", []float64{conn}, " ns", nil, 50)
 	absRow("harness ns per event: fail (fastest of 5)", []float64{fail}, " ns", nil, 50)
 	if held >= 0 {
 		fmt.Printf("%-44s %-26s %-18s %-8s %-10s %s\n", "connections held at once (hold-100k)", num(held)+" "+heldNote, "—", "—", "≥ 100000", yes(held >= 100000))
@@ -421,30 +422,26 @@ stop: {duration: 1500ms}
 	return s.Hold.UserBytesPerConn, nil
 }
 
-var nsRE = regexp.MustCompile(`BenchmarkRecordEvent/(ok|fail)-\d+\s+\d+\s+([0-9.]+) ns/op`)
+var nsRE = regexp.MustCompile(`BenchmarkRecordEvent/(ok|connect|fail)-\d+\s+\d+\s+([0-9.]+) ns/op`)
 
 // eventCost runs BenchmarkRecordEvent five times: the fastest ns per
 // event of each (on a shared machine other tenants only add time; all
 // five are printed).
-func eventCost() (ok, fail float64, err error) {
-	out, err := exec.Command("go", "test", "-run", "^$", "-bench", "RecordEvent/(ok|fail)$", "-count", "5", "./workers/").CombinedOutput()
+func eventCost() (ok, conn, fail float64, err error) {
+	out, err := exec.Command("go", "test", "-run", "^$", "-bench", "RecordEvent/(ok|connect|fail)$", "-count", "5", "./workers/").CombinedOutput()
 	if err != nil {
-		return 0, 0, fmt.Errorf("go test -bench RecordEvent: %v\n%s", err, out)
+		return 0, 0, 0, fmt.Errorf("go test -bench RecordEvent: %v\n%s", err, out)
 	}
 	fmt.Print(string(out))
-	var oks, fails []float64
+	by := map[string][]float64{}
 	for _, m := range nsRE.FindAllStringSubmatch(string(out), -1) {
 		v, _ := strconv.ParseFloat(m[2], 64)
-		if m[1] == "ok" {
-			oks = append(oks, v)
-		} else {
-			fails = append(fails, v)
-		}
+		by[m[1]] = append(by[m[1]], v)
 	}
-	if len(oks) == 0 || len(fails) == 0 {
-		return 0, 0, errors.New("BenchmarkRecordEvent printed no figures")
+	if len(by["ok"]) == 0 || len(by["connect"]) == 0 || len(by["fail"]) == 0 {
+		return 0, 0, 0, errors.New("BenchmarkRecordEvent printed no figures")
 	}
-	return slices.Min(oks), slices.Min(fails), nil
+	return slices.Min(by["ok"]), slices.Min(by["connect"]), slices.Min(by["fail"]), nil
 }
 
 // hold100k runs scenarios.d/hold-100k.yaml for 5 s: the most held at

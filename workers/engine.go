@@ -375,12 +375,12 @@ func summarise(ctx context.Context, r *run, st *stopper, sum *schema.Summary) {
 		connect.Merge(w.connectHist)
 		op.Merge(w.opHist)
 		t.Ops.OK += w.ok.Load()
-		t.Ops.Failed += w.failed.Load()
 		t.BytesOut += w.bytesOut.Load()
 		t.BytesIn += w.bytesIn.Load()
 	}
 	for k, e := range all {
 		t.AddError(k, e.count, e.firstAt.Seconds(), e.firstOp)
+		t.Ops.Failed += e.count // every failed operation has its key
 	}
 	t.Ops.Issued = min(r.issued.Load(), r.sc.Stop.MaxOps)
 	t.Ops.Aborted = t.Ops.Issued - min(t.Ops.Issued, t.Ops.OK+t.Ops.Failed)

@@ -36,7 +36,6 @@ type Worker struct {
 	run *run
 
 	ok       atomic.Uint64
-	failed   atomic.Uint64
 	bytesOut atomic.Uint64
 	bytesIn  atomic.Uint64
 
@@ -95,7 +94,6 @@ func (w *Worker) Fail(ctx context.Context, op uint64, phase errclass.Phase, err 
 	if k.Class == errclass.ClassCanceled {
 		return false
 	}
-	w.failed.Add(1)
 	if st := w.last.Load(); st != nil && st.key == k {
 		st.count.Add(1)
 		return true

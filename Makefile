@@ -38,9 +38,12 @@ cross:
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) vet $(PKGS); \
 	done
 
-# Benchmarks report ratios against a reference measured in the same run.
+# Benchmarks report ratios against a reference measured in the same run:
+# the go test benchmarks (benchstat-ready), then nobufs beside the C
+# reference ../shared/peers/connref.c, interleaved (docs/performance.md).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 $(PKGS)
+	$(GO) run ./internal/perfbench
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list $(PKGS)); do \

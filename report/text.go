@@ -126,6 +126,7 @@ var sectionText = []func(tw io.Writer, s *schema.Summary){
 	deadPeerSectionText,
 	udpText,
 	slowReaderText,
+	holdText,
 }
 
 func onOff(b bool) string {

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/nobufs/nobufs/doctor"
@@ -18,6 +20,7 @@ import (
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/schema"
+	"github.com/nobufs/nobufs/segment"
 	"github.com/nobufs/nobufs/workers"
 	"github.com/nobufs/nobufs/workers/kinds"
 	"github.com/nobufs/nobufs/workers/targets"
@@ -46,6 +49,13 @@ type Options struct {
 	// Created, when set, is called with the run directory as soon as it
 	// exists (a supervisor is told where the results of a crash are).
 	Created func(dir string)
+	// Segment, when set ("I/N", or "env" in an Indexed Job's pod), runs
+	// only that segment of the scenario (package segment) into
+	// Out/segments/NN/ (Dir, when set, instead). Otherwise a scenario with
+	// load.segments > 1 is run as that many processes made by SegmentCmd
+	// and their results merged.
+	Segment    string
+	SegmentCmd SegmentCommand
 }
 
 // Placements is the table of places a run can be put, first match wins:
@@ -72,6 +82,25 @@ var ErrRecord = errors.New("results")
 // returns its summary with an error wrapping ErrRecord: the caller shows
 // it (nothing computed is lost) and exits as for an environment error.
 func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summary, string, error) {
+	var seg segment.Segment
+	var segInfo *schema.SegmentInfo
+	switch {
+	case o.Segment == "" && sc.Load.Segments > 1:
+		return runSegments(ctx, sc, o)
+	case o.Segment != "":
+		var err error
+		if seg, err = segmentOf(o.Segment, sc); err != nil {
+			return nil, "", err
+		}
+		segInfo = &schema.SegmentInfo{Index: int(seg.Lo), Count: int(seg.Den), Whole: sc}
+		sc = segment.Scenario(sc, seg)
+		if o.Dir == "" {
+			o.Dir = filepath.Join(o.Out, record.SegmentDir(segInfo.Index))
+			if err := os.MkdirAll(filepath.Dir(o.Dir), 0o755); err != nil {
+				return nil, "", fmt.Errorf("%w: %w", ErrRecord, err)
+			}
+		}
+	}
 	// The prediction is made before the run opens anything, as doctor
 	// would, from the facts of the host (and the cell's sysctls).
 	src := doctor.Default()
@@ -105,6 +134,8 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summar
 		AllowTargets: o.AllowTargets,
 		ToolVersion:  o.ToolVersion,
 		SampleEvery:  o.SampleEvery,
+		Segment:      seg,
+		SegmentInfo:  segInfo,
 	}
 	if o.HostState {
 		wopts.HostState = hostState

@@ -19,7 +19,7 @@ func TestInvalidFiles(t *testing.T) {
 		// An unknown key and an out-of-range value are both reported, in file order.
 		{"unknown-and-range.yaml", []string{
 			`4:12: load.workers: 0 is out of range (allowed: 1–10000)`,
-			`5:3: unknown key "wrkers" in load (allowed: model, workers, rate, arrival, stages, seed)`}},
+			`5:3: unknown key "wrkers" in load (allowed: model, workers, rate, arrival, stages, seed, segments)`}},
 		// YAML syntax errors carry the parser's position.
 		{"syntax.yaml", []string{`4:1: not valid YAML: did not find expected ',' or ']'`}},
 		// Empty files and files of comments only.

@@ -31,6 +31,17 @@ type KindSpec struct {
 	// file (given says whether the file itself set a field, by path);
 	// called before validation.
 	Resolve func(s *Scenario, given func(path string) bool)
+	// Scale, when set, replaces the kind's section with one whose counts
+	// (such as hold.connections) are share(count): one segment's part of
+	// a run split between processes (load.segments, package segment).
+	Scale func(s *Scenario, share func(int) int)
+}
+
+// ScaleKind applies the kind's Scale to s (nothing for a kind without).
+func ScaleKind(s *Scenario, share func(int) int) {
+	if k, ok := kindSpec(s.Kind); ok && k.Scale != nil {
+		k.Scale(s, share)
+	}
 }
 
 // KindSpecs is the table of kinds, in documentation order.
@@ -41,6 +52,7 @@ var KindSpecs = []KindSpec{
 	deadPeerSpec,
 	udpPushSpec,
 	slowReaderSpec,
+	holdSpec,
 }
 
 // Kinds lists every scenario kind, in documentation order.

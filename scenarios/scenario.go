@@ -120,6 +120,8 @@ type Scenario struct {
 	UDPPush *UDPPush `yaml:"udp_push,omitempty" json:"udp_push,omitempty"`
 	// SlowReader holds the settings of kind slow-reader.
 	SlowReader *SlowReader `yaml:"slow_reader,omitempty" json:"slow_reader,omitempty"`
+	// Hold holds the settings of kind hold.
+	Hold *Hold `yaml:"hold,omitempty" json:"hold,omitempty"`
 
 	// Thresholds are pass/fail criteria on the run's metrics (thresholds.go).
 	Thresholds []Threshold `yaml:"thresholds,omitempty" json:"thresholds,omitempty"`
@@ -154,6 +156,11 @@ type Load struct {
 	Stages []Stage `yaml:"stages,omitempty" json:"stages,omitempty"`
 	// Seed makes random draws repeatable.
 	Seed uint64 `yaml:"seed" json:"seed"`
+	// Segments runs the scenario as that many worker processes, each
+	// with its own descriptor budget and built-in target, doing its
+	// share of the work (package segment); their results are merged
+	// into one run. 0 or 1: one process.
+	Segments int `yaml:"segments,omitempty" json:"segments,omitempty"`
 }
 
 // Stage moves the open model's rate linearly to Target over Duration.

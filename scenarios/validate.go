@@ -82,6 +82,7 @@ const (
 var Bounds = map[string]Bound{
 	"load.workers":           {Min: 1, Max: 10000},
 	"load.rate":              {Min: 0, Max: 1e6},
+	"load.segments":          {Min: 1, Max: 1000, ZeroOK: true},
 	"load.stages[].duration": {Min: ms, Max: 24 * 3600 * sec, Duration: true},
 	"load.stages[].target":   {Min: 0, Max: 1e6},
 
@@ -131,6 +132,9 @@ var Bounds = map[string]Bound{
 	"slow_reader.read_every":          {Min: ms, Max: 3600 * sec, Duration: true},
 	"slow_reader.redial_after":        {Min: 0, Max: 60 * sec, Duration: true},
 	"slow_reader.server_send_timeout": {Min: 10 * ms, Max: 3600 * sec, Duration: true, ZeroOK: true},
+
+	"hold.connections": {Min: 1, Max: 10_000_000},
+	"hold.peers":       {Min: 1, Max: 4096},
 
 	"cell.shaping.rate":  {Min: 8000, Max: 1e10},
 	"cell.shaping.burst": {Min: 1000, Max: 64 << 20},
@@ -212,6 +216,13 @@ func validate(s *Scenario) []fieldError {
 	v.enum("load.arrival", s.Load.Arrival)
 	v.num("load.workers", float64(s.Load.Workers))
 	v.num("load.rate", s.Load.Rate)
+	v.num("load.segments", float64(s.Load.Segments))
+	if s.Load.Segments > 1 && s.Load.Workers < s.Load.Segments {
+		v.add("load.segments", fmt.Sprintf("load.segments: %d segments need at least as many load.workers (got %d): each runs its share", s.Load.Segments, s.Load.Workers))
+	}
+	if s.Load.Segments > 1 && s.Cell != nil {
+		v.add("load.segments", "load.segments: a lab cell runs in one process; segments apply to runs on the host")
+	}
 	if s.Load.Model == ModelOpen && s.Load.Rate == 0 && len(s.Load.Stages) == 0 {
 		v.add("load.rate", "the open model needs load.rate > 0 or load.stages")
 	}

@@ -85,6 +85,10 @@ type Summary struct {
 	Prediction *Prediction `json:"prediction,omitempty"`
 	// Cell describes the lab cell the run ran in (nil: on the host).
 	Cell *CellReport `json:"cell,omitempty"`
+	// Segment is set in the summary of one segment of a run split
+	// between processes (load.segments); Segments in the merged summary.
+	Segment  *SegmentInfo `json:"segment,omitempty"`
+	Segments []SegmentRef `json:"segments,omitempty"`
 	// Notes lists problems of the harness itself that did not stop the run.
 	Notes []string `json:"notes,omitempty"`
 }

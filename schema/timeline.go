@@ -64,6 +64,9 @@ type StartLine struct {
 	Started  time.Time           `json:"started"`
 	Target   TargetInfo          `json:"target"`
 	Settings hostfacts.Settings  `json:"settings"`
+	// Segment is set when the run is one segment of a run split between
+	// processes (as in the summary).
+	Segment *SegmentInfo `json:"segment,omitempty"`
 }
 
 // EndLine is the last line of timeline.ndjson of a run that ended.
@@ -192,6 +195,7 @@ func Rebuild(tl *Timeline) *Summary {
 		Settings: st.Settings,
 		Status:   StatusPartial,
 		Latency:  map[string]Latency{},
+		Segment:  st.Segment,
 	}
 	var classes []string
 	if st.Scenario != nil {

@@ -18,7 +18,12 @@ import (
 	"strings"
 	"time"
 
+	"sync"
+
 	"github.com/nobufs/nobufs/internal/regular"
+
+	"golang.org/x/sync/errgroup"
+
 	"github.com/nobufs/nobufs/runner"
 	"github.com/nobufs/nobufs/schema"
 	"github.com/nobufs/nobufs/workers"
@@ -59,8 +64,15 @@ type Options struct {
 	// Warn, when set, is told what makes the sweep's runs less than
 	// independent, before they run (it is in the summary's notes too).
 	Warn func(note string)
-	// Done, when set, is called after each run with its place and summary.
+
+	// Done, when set, is called after each run with its place and summary
+	// (from the goroutine that ran it: with Parallel > 1, concurrently and
+	// out of order).
 	Done func(point, rep int, sum *schema.Summary, dir string)
+	// Parallel runs that many repetitions at once (independent points on
+	// a bigger machine); 0 or 1 runs them one after another. The table is
+	// the same either way: each run has its own directory and place.
+	Parallel int
 }
 
 // Load reads and checks a sweep file as scenarios.LoadSweep does, and
@@ -218,16 +230,21 @@ func run(ctx context.Context, dir string, plan *Plan, opts Options) (*schema.Swe
 			opts.Warn(n)
 		}
 	}
+	type job struct {
+		p, rep int // index into plan.Points, repetition (1-based)
+	}
+	sums := make([][]*schema.Summary, len(plan.Points))
+	dirs := make([][]string, len(plan.Points))
+	var jobs []job
 	var runErr error
-	for _, p := range plan.Points {
-		var sums []*schema.Summary
-		var dirs []string
+	for pi, p := range plan.Points {
+		sums[pi] = make([]*schema.Summary, plan.Repetitions)
 		for rep := 1; rep <= plan.Repetitions; rep++ {
 			rel := RunDir(p.Index, rep)
-			dirs = append(dirs, rel)
+			dirs[pi] = append(dirs[pi], rel)
 			s, err := record.ReadSummary(filepath.Join(dir, rel))
 			if err == nil && s.Status != schema.StatusInterrupted && s.Status != schema.StatusPartial {
-				sums = append(sums, s) // finished before: keep
+				sums[pi][rep-1] = s // finished before: keep
 				continue
 			}
 			if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, record.ErrNotRun) && runErr == nil {
@@ -235,22 +252,47 @@ func run(ctx context.Context, dir string, plan *Plan, opts Options) (*schema.Swe
 				// schema, a permission) is not removed and run again.
 				runErr = fmt.Errorf("point %d repetition %d: %w", p.Index, rep, err)
 			}
-			if ctx.Err() != nil || runErr != nil {
-				sums = append(sums, nil)
-				continue
-			}
-			s, err = runOne(ctx, filepath.Join(dir, rel), p.Scenario, opts.Run)
-			if err != nil {
-				runErr = fmt.Errorf("point %d repetition %d: %w", p.Index, rep, err)
-			}
-			sums = append(sums, s)
-			if s != nil && opts.Done != nil {
-				opts.Done(p.Index, rep, s, rel)
-			}
+			jobs = append(jobs, job{pi, rep})
 		}
-		pt := schema.SweepPointOf(p.Index, p.Values, sums, dirs)
+	}
+	var mu sync.Mutex // runErr
+	do := func(j job) {
+		p := plan.Points[j.p]
+		mu.Lock()
+		stop := ctx.Err() != nil || runErr != nil
+		mu.Unlock()
+		if stop {
+			return
+		}
+		s, err := runOne(ctx, filepath.Join(dir, dirs[j.p][j.rep-1]), p.Scenario, opts.Run)
+		if err != nil {
+			mu.Lock()
+			if runErr == nil {
+				runErr = fmt.Errorf("point %d repetition %d: %w", p.Index, j.rep, err)
+			}
+			mu.Unlock()
+		}
+		sums[j.p][j.rep-1] = s
+		if s != nil && opts.Done != nil {
+			opts.Done(p.Index, j.rep, s, dirs[j.p][j.rep-1])
+		}
+	}
+	if opts.Parallel <= 1 {
+		for _, j := range jobs {
+			do(j)
+		}
+	} else {
+		var g errgroup.Group
+		g.SetLimit(opts.Parallel)
+		for _, j := range jobs {
+			g.Go(func() error { do(j); return nil })
+		}
+		_ = g.Wait()
+	}
+	for pi, p := range plan.Points {
+		pt := schema.SweepPointOf(p.Index, p.Values, sums[pi], dirs[pi])
 		if len(plan.Columns) > 0 {
-			pt.Columns = schema.ColumnStats(plan.Columns, sums)
+			pt.Columns = schema.ColumnStats(plan.Columns, sums[pi])
 		}
 		out.Points = append(out.Points, pt)
 	}

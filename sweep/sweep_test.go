@@ -69,8 +69,10 @@ func TestPortRangeSweep(t *testing.T) {
 			continue
 		}
 		// The range, give or take the connects in flight when it ran out
-		// (and, rarely, a port freed early: 3979 of 3976 was seen once).
-		tol := math.Max(2, sizes[i]/500)
+		// (and a few ports freed early: 3979 of 3976 was seen with Go's
+		// dialer, up to 4006 under make test's load with the event loop,
+		// which connects about twice as fast).
+		tol := math.Max(2, sizes[i]/100)
 		if got := p.OpsBefore.Median; got < sizes[i]-tol || got > sizes[i]+tol {
 			t.Errorf("point %d (%v): connects before failure = %v, want about %v", i, p.Values, got, sizes[i])
 		}

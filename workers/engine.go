@@ -24,6 +24,7 @@ import (
 	"github.com/nobufs/nobufs/hostfacts"
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/schema"
+	"github.com/nobufs/nobufs/segment"
 	"github.com/nobufs/nobufs/workers/errclass"
 )
 
@@ -57,6 +58,14 @@ type Options struct {
 	// Namespaces, when set, runs the target and the load in a pair of
 	// network namespaces (a lab cell's placement sets it).
 	Namespaces *Namespaces
+	// Segment, when set, is the part of the run's work this process does
+	// (package segment): its operations carry the global indices the
+	// segment owns. The caller scales the scenario's counts to the
+	// segment (runner does); zero is the whole run.
+	Segment segment.Segment
+	// SegmentInfo, when set, is recorded in the timeline's start line and
+	// the summary (which segment of how many, the whole scenario).
+	SegmentInfo *schema.SegmentInfo
 	// Started, when set, is called once the target listens and before the
 	// load starts, with the built-in target (nil for an external one), for
 	// faults such as killing it. It must not block.
@@ -87,6 +96,7 @@ type Progress struct {
 // record (lock-free: a kind may read it on every operation).
 type run struct {
 	sc      *scenarios.Scenario
+	seg     segment.Segment
 	ns      *Namespaces
 	start   time.Time
 	issued  atomic.Uint64
@@ -172,7 +182,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	if newKind == nil {
 		return nil, fmt.Errorf("kind %q: the engine has no constructor for it", sc.Kind)
 	}
-	r := &run{sc: sc, ns: opts.Namespaces, failSet: map[errclass.Class]bool{}}
+	if opts.Segment.Den == 0 {
+		opts.Segment = segment.Whole
+	}
+	r := &run{sc: sc, seg: opts.Segment, ns: opts.Namespaces, failSet: map[errclass.Class]bool{}}
 	for _, c := range sc.Failure.Classes {
 		r.failSet[errclass.Class(c)] = true
 	}
@@ -182,6 +195,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 		Scenario: sc,
 		Latency:  map[string]schema.Latency{},
 		Socket:   schema.SocketReport{Requested: sc.Socket},
+		Segment:  opts.SegmentInfo,
 	}
 	where := func(err error) error { return err }
 	if ns := r.ns; ns != nil {
@@ -276,7 +290,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	r.start = time.Now()
 	sum.Started = r.start.UTC()
 	tl := &timeline{w: opts.Timeline}
-	tl.write(schema.StartLine{Type: "start", Schema: schema.SchemaVersion, Tool: sum.Tool, Scenario: sc, Started: sum.Started, Target: sum.Target, Settings: sum.Settings})
+	tl.write(schema.StartLine{Type: "start", Schema: schema.SchemaVersion, Tool: sum.Tool, Scenario: sc, Started: sum.Started, Target: sum.Target, Settings: sum.Settings, Segment: opts.SegmentInfo})
 
 	// Started promises the target listens and the load has not started.
 	if opts.Started != nil {
@@ -386,12 +400,12 @@ func summarise(ctx context.Context, r *run, st *stopper, sum *schema.Summary) {
 		connect.Merge(w.connectHist)
 		op.Merge(w.opHist)
 		t.Ops.OK += w.ok.Load()
-		t.Ops.Failed += w.failed.Load()
 		t.BytesOut += w.bytesOut.Load()
 		t.BytesIn += w.bytesIn.Load()
 	}
 	for k, e := range all {
 		t.AddError(k, e.count, e.firstAt.Seconds(), e.firstOp)
+		t.Ops.Failed += e.count // every failed operation has its key
 	}
 	t.Ops.Issued = min(r.issued.Load(), r.sc.Stop.MaxOps)
 	t.Ops.Aborted = t.Ops.Issued - min(t.Ops.Issued, t.Ops.OK+t.Ops.Failed)

@@ -30,6 +30,20 @@ type Sampler interface {
 	Sample(elapsed time.Duration) map[string]any
 }
 
+// Looper is implemented by kinds that keep many operations in flight on
+// one goroutine, an event loop (workers/netpoll), instead of one
+// goroutine per operation. In the closed model the engine then runs
+// min(GOMAXPROCS, load.workers) loops instead of the workers: each gets
+// a worker of its own and its share of load.workers as the operations it
+// keeps in flight, and takes each operation's index from next, which
+// returns false once the run stops issuing (duration, max_ops, failure,
+// interrupt). Loop returns when it has no operation in flight and next
+// said no, or when ctx ends; it records outcomes on w as Op does. In the
+// open model the engine calls Op.
+type Looper interface {
+	Loop(ctx context.Context, w *Worker, inflight int, next func() (op uint64, ok bool))
+}
+
 // NewKind builds a kind for one run.
 type NewKind func(env *Env) (Kind, error)
 

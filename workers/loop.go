@@ -90,15 +90,39 @@ func drive(ctx context.Context, r *run, k Kind, st *stopper, smp *sampler, every
 		}
 		return true
 	}
+	// claim takes the next operation: this process's next index, mapped
+	// to the global index its segment owns (the same index without
+	// segments). stop.max_ops is this process's share.
 	claim := func() (uint64, bool) {
 		idx := r.issued.Add(1)
 		if idx > r.sc.Stop.MaxOps {
 			st.drain(schema.StopMaxOps)
 			return 0, false
 		}
-		return idx, true
+		return r.seg.Global(idx), true
 	}
-	if r.sc.Load.Model == scenarios.ModelOpen {
+	if lk, ok := k.(Looper); ok && r.sc.Load.Model != scenarios.ModelOpen {
+		// An event-loop kind: a few goroutines, each keeping its share of
+		// load.workers operations in flight.
+		n := min(runtime.GOMAXPROCS(0), len(r.workers))
+		next := func() (uint64, bool) {
+			if ctx.Err() != nil || st.draining() {
+				return 0, false
+			}
+			return claim()
+		}
+		for i := range n {
+			w := r.workers[i]
+			inflight := len(r.workers)*(i+1)/n - len(r.workers)*i/n
+			g.Go(func() error {
+				if !enter() {
+					return nil
+				}
+				lk.Loop(ctx, w, inflight, next)
+				return nil
+			})
+		}
+	} else if r.sc.Load.Model == scenarios.ModelOpen {
 		work := make(chan struct{})
 		// The dispatcher starts once every worker goroutine runs: an early
 		// arrival must not be dropped because the workers were not started

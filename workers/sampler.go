@@ -59,10 +59,13 @@ func (s *sampler) sample() {
 	errs := map[errclass.ErrorKey]*errStat{}
 	for _, w := range s.r.workers {
 		ok += w.ok.Load()
-		failed += w.failed.Load()
 		out += w.bytesOut.Load()
 		in += w.bytesIn.Load()
 		w.snapshotErrors(errs)
+	}
+	// Every failed operation is counted under its error key.
+	for _, st := range errs {
+		failed += st.count
 	}
 	issued := min(s.r.issued.Load(), s.r.sc.Stop.MaxOps)
 	dropped := s.r.dropped.Load()

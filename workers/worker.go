@@ -19,6 +19,15 @@ type errStat struct {
 	firstOp uint64        // operation index (1-based)
 }
 
+// liveStat is a worker's count of one ErrorKey; count is atomic so that
+// a repeat of the last key needs no lock.
+type liveStat struct {
+	key     errclass.ErrorKey
+	count   atomic.Uint64
+	firstAt time.Duration
+	firstOp uint64
+}
+
 // Worker is one member of a pool. It owns its counters and histograms; the
 // only cross-goroutine access is the sampler's once-a-second read of the
 // atomic counters and, under mu, of the error table.
@@ -27,12 +36,14 @@ type Worker struct {
 	run *run
 
 	ok       atomic.Uint64
-	failed   atomic.Uint64
 	bytesOut atomic.Uint64
 	bytesIn  atomic.Uint64
 
 	mu   sync.Mutex
-	errs map[errclass.ErrorKey]*errStat
+	errs map[errclass.ErrorKey]*liveStat
+	// last is the entry of the last key that failed: failures come in
+	// runs of one key, and a repeat is counted without the lock.
+	last atomic.Pointer[liveStat]
 
 	// Owned by the worker goroutine; read only after it has exited.
 	connectHist *hdrhistogram.Histogram
@@ -40,7 +51,7 @@ type Worker struct {
 }
 
 func newWorker(id int, r *run) *Worker {
-	return &Worker{ID: id, run: r, errs: map[errclass.ErrorKey]*errStat{}, connectHist: schema.NewHist(), opHist: schema.NewHist()}
+	return &Worker{ID: id, run: r, errs: map[errclass.ErrorKey]*liveStat{}, connectHist: schema.NewHist(), opHist: schema.NewHist()}
 }
 
 // Since returns the time since the run's load started.
@@ -83,20 +94,26 @@ func (w *Worker) Fail(ctx context.Context, op uint64, phase errclass.Phase, err 
 	if k.Class == errclass.ClassCanceled {
 		return false
 	}
-	at := w.Since()
-	w.failed.Add(1)
+	if st := w.last.Load(); st != nil && st.key == k {
+		st.count.Add(1)
+		return true
+	}
 	w.mu.Lock()
 	st := w.errs[k]
 	if st == nil {
-		st = &errStat{firstAt: at, firstOp: op}
+		// Only a first occurrence reads the clock.
+		at := w.Since()
+		st = &liveStat{key: k, firstAt: at, firstOp: op}
+		st.count.Store(1)
 		w.errs[k] = st
-	}
-	st.count++
-	first := st.count == 1
-	w.mu.Unlock()
-	if first {
+		w.last.Store(st)
+		w.mu.Unlock()
 		w.run.firstError(k, at, op)
+		return true
 	}
+	st.count.Add(1)
+	w.last.Store(st)
+	w.mu.Unlock()
 	return true
 }
 
@@ -109,12 +126,12 @@ func (w *Worker) snapshotErrors(into map[errclass.ErrorKey]*errStat) {
 	defer w.mu.Unlock()
 	for k, st := range w.errs {
 		m := into[k]
+		n := st.count.Load()
 		if m == nil {
-			c := *st
-			into[k] = &c
+			into[k] = &errStat{count: n, firstAt: st.firstAt, firstOp: st.firstOp}
 			continue
 		}
-		m.count += st.count
+		m.count += n
 		if st.firstAt < m.firstAt || (st.firstAt == m.firstAt && st.firstOp < m.firstOp) {
 			m.firstAt, m.firstOp = st.firstAt, st.firstOp
 		}

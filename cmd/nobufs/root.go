@@ -44,6 +44,8 @@ timeline.ndjson (one line a second) and summary.json.`,
 		newVersionCmd(st),
 		newReportCmd(st),
 		newCompareCmd(st),
+		newMergeCmd(st),
+		newK8sCmd(st),
 	)
 	return root
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"time"
@@ -33,6 +34,8 @@ type runOptions struct {
 	stopFile  string
 	hostState bool
 	report    reportOptions
+	segments  int
+	segment   string
 }
 
 func newRunCmd(st *state, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -69,6 +72,9 @@ scenario's expect and thresholds sections), 2 bad input, 3 internal or environme
 	cmd.Flags().DurationVar(&opts.sample, "sample-every", time.Second, "timeline sampling interval")
 	_ = cmd.Flags().MarkHidden("sample-every")
 	addReportFlags(cmd, &opts.report, false)
+	cmd.Flags().IntVar(&opts.segments, "segments", 0, "run each scenario as this many worker processes (execution segments, docs/distributed.md) and merge their results; overrides load.segments")
+	cmd.Flags().StringVar(&opts.segment, "segment", "", "run only segment I/N of the scenario into --out/segments/NN (what each segment process or Indexed Job pod runs; \"env\": I from $JOB_COMPLETION_INDEX, N from load.segments)")
+	_ = cmd.Flags().MarkHidden("segment")
 	cmd.Flags().BoolVar(&opts.hostState, "host-state", runtime.GOOS == "linux", "record the kernel's socket state (TCP states, socket memory, counters, qdisc drops, fds) in every timeline sample (Linux)")
 	return cmd
 }
@@ -127,6 +133,14 @@ func runRun(ctx context.Context, o *runOptions) error {
 	scs, err := loadAll(o.files)
 	if err != nil {
 		return err
+	}
+	if o.segments != 0 {
+		for i, sc := range scs {
+			sc.Load.Segments = o.segments
+			if err := scenarios.Validate(sc); err != nil {
+				return usageError("--segments %d: %s: %v", o.segments, o.files[i], err)
+			}
+		}
 	}
 	for i, sc := range scs {
 		if sc.Cell != nil {
@@ -201,12 +215,23 @@ func runOne(ctx context.Context, o *runOptions, sc *scenarios.Scenario, allow []
 		HostState:    o.hostState,
 		Progress:     pl.update,
 		Created:      o.st.status.dir,
+		Segment:      o.segment,
+		SegmentCmd:   selfCommand,
 	})
 	pl.clear()
 	if errors.Is(err, runner.ErrRecord) {
 		return sum, dir, &exitError{code: exitInternal, err: err}
 	}
 	return sum, dir, err
+}
+
+// selfCommand runs this binary again with args: a segment process.
+func selfCommand(ctx context.Context, args []string) *exec.Cmd {
+	self, err := os.Executable()
+	if err != nil {
+		self = os.Args[0]
+	}
+	return exec.CommandContext(ctx, self, args...)
 }
 
 // watchStopFile cancels the run once path exists, checking five times a

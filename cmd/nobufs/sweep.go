@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/nobufs/nobufs/hoststate"
@@ -24,6 +25,7 @@ func newSweepCmd(st *state) *cobra.Command {
 		quiet       bool
 		allow       []string
 		ro          reportOptions
+		parallel    int
 	)
 	cmd := &cobra.Command{
 		Use:   "sweep FILE | --resume DIR",
@@ -41,7 +43,10 @@ file's columns (numbers from each run's summary.json, such as
 half_open.completed). The table is printed at the end.
 
 An interrupted sweep (SIGINT) keeps what finished; --resume DIR runs the
-rest without redoing finished runs.
+rest without redoing finished runs. --parallel N runs N repetitions at once
+(each has its own directory and, with a cell section, its own cell); runs
+on the host share this process's descriptor limit and ports, so keep
+parallel host runs to scenarios that do not exhaust them.
 
 It also writes report.html (time to failure against the setting, survival
 curves, a trend test, the plots as SVG and PNG under plots/, runs.csv) and a
@@ -67,7 +72,7 @@ cell without root), 130 interrupted.`,
 			if err != nil {
 				return err
 			}
-			return runSweep(c.Context(), st, args, out, resume, quiet, prefixes, ro)
+			return runSweep(c.Context(), st, args, out, resume, quiet, prefixes, ro, parallel)
 		},
 	}
 	addReportFlags(cmd, &ro, false)
@@ -75,17 +80,25 @@ cell without root), 130 interrupted.`,
 	cmd.Flags().StringVar(&resume, "resume", "", "resume the interrupted sweep in this directory")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the table")
 	cmd.Flags().StringSliceVar(&allow, "allow-target", nil, "allow external targets in this CIDR (repeatable); loopback is always allowed")
+	cmd.Flags().IntVar(&parallel, "parallel", 1, "run this many repetitions at once (independent points, e.g. each in its own lab cell or VM on a bigger machine); the table is the same as a serial run's")
 	return cmd
 }
 
-func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool, allow []netip.Prefix, ro reportOptions) error {
-	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported(), AllowTargets: allow}, Created: st.status.dir,
+func runSweep(ctx context.Context, st *state, args []string, out, resume string, quiet bool, allow []netip.Prefix, ro reportOptions, parallel int) error {
+	if parallel < 1 {
+		return usageError("--parallel %d: want 1 or more", parallel)
+	}
+	opts := sweep.Options{Run: runner.Options{ToolVersion: version, HostState: hoststate.Supported(), AllowTargets: allow, SegmentCmd: selfCommand},
+		Parallel: parallel, Created: st.status.dir,
 		Warn: func(n string) { fmt.Fprintf(st.stderr, "nobufs: note: %s\n", n) }}
 	if resume != "" {
 		st.status.dir(resume)
 	}
 	if !quiet {
+		var mu sync.Mutex // with --parallel, runs end concurrently
 		opts.Done = func(point, rep int, s *schema.Summary, dir string) {
+			mu.Lock()
+			defer mu.Unlock()
 			ttf := "no failure"
 			if f := s.TimeToFailure; f != nil {
 				ttf = fmt.Sprintf("%s at %.3fs after %d ok", f.Class, f.AtSec, f.OKBefore)

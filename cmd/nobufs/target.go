@@ -35,7 +35,7 @@ Modes: ` + strings.Join(scenarios.TargetModes, ", ") + `.
 
 churn-peer listens on --peers consecutive loopback addresses from the
 --listen address, all on one port (a churn scenario's churn.peers must
-match). never-accept listens with --backlog and never accepts; on Linux it
+match); so does sink, for a hold scenario's hold.peers. never-accept listens with --backlog and never accepts; on Linux it
 prints how many connections wait in its accept queue.
 
 A non-reader reads --read-bytes of each connection, then stops reading; a
@@ -62,8 +62,8 @@ client whose write stays blocked --send-timeout (0: never).`,
 			if b := scenarios.Bounds["half_open.backlog"]; float64(opts.Backlog) < b.Min || float64(opts.Backlog) > b.Max {
 				return usageError("--backlog %d: allowed: %s", opts.Backlog, b)
 			}
-			if opts.Peers > 1 && mode != scenarios.TargetChurnPeer {
-				return usageError("--peers applies to --mode %s only", scenarios.TargetChurnPeer)
+			if opts.Peers > 1 && mode != scenarios.TargetChurnPeer && mode != scenarios.TargetSink {
+				return usageError("--peers applies to --mode %s and %s only", scenarios.TargetChurnPeer, scenarios.TargetSink)
 			}
 			if _, err := scenarios.PeerAddrs(listen, opts.Peers); err != nil {
 				return usageError("--listen %s --peers %d: %v", listen, opts.Peers, err)

@@ -212,7 +212,7 @@ func TestTargetFlags(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"target", "--mode", "churn-peer", "--peers", "0"}, exitUsage, "--peers 0: allowed: 1–4096"},
-		{[]string{"target", "--mode", "sink", "--peers", "3"}, exitUsage, "--peers applies to --mode churn-peer only"},
+		{[]string{"target", "--mode", "echo", "--peers", "3"}, exitUsage, "--peers applies to --mode churn-peer and sink only"},
 		{[]string{"target", "--mode", "never-accept", "--backlog", "-1"}, exitUsage, "--backlog -1: allowed: 0–65535"},
 		{[]string{"target", "--mode", "churn-peer", "--listen", "[::1]:0", "--peers", "2"}, exitUsage, "2 peers need an IPv4 loopback address (127.0.0.0/8), got ::1"},
 		{[]string{"target", "--mode", "flood"}, exitUsage, `--mode "flood": allowed:`},

@@ -191,6 +191,9 @@ func Classify(err error, fallback Phase) ErrorKey {
 	if err == nil {
 		return ErrorKey{}
 	}
+	if k, ok := classifyFast(err, fallback); ok {
+		return k
+	}
 	k := ErrorKey{Phase: fallback}
 	var se *os.SyscallError
 	if errors.As(err, &se) {

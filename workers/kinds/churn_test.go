@@ -164,4 +164,13 @@ func TestChurnStopIsNotSuccess(t *testing.T) {
 			t.Errorf("aborted %d with %d open at the sample before the stop", sum.Ops.Aborted, open)
 		}
 	}
+	// The engine's last sample is taken after the workers stopped: the
+	// stop itself must not show up there as a burst of successes.
+	// Its interval may be a whole one (the tick due at the stop can come
+	// after the workers ended), so allow what 100 arrivals a second
+	// complete in it, plus a few.
+	last, prev := samples[len(samples)-1], samples[len(samples)-2]
+	if allowed := 10 + uint64(150*(last.Elapsed-prev.Elapsed)); last.OK > allowed {
+		t.Errorf("last sample (%.3fs–%.3fs) counts %d ok, more than the %d the rate allows: the stop was counted as success", prev.Elapsed, last.Elapsed, last.OK, allowed)
+	}
 }

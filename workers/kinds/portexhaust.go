@@ -43,6 +43,11 @@ type portKind struct {
 	effSnd, effRcv int
 	recoveredAt    atomic.Int64  // ns since start of the first success after failure; 0 none
 	skipped        atomic.Uint64 // busy ports skipped by dialBound
+	// extra is the kind's own socket option (the port range), for the
+	// event loop (portexhaust_linux.go); pollers are its workers' loops
+	// in the open model.
+	extra   func(fd uintptr) error
+	pollers []*pollerSlot
 }
 
 func newPortExhaustion(env *workers.Env) (workers.Kind, error) {
@@ -85,6 +90,8 @@ func newPortExhaustion(env *workers.Env) (workers.Kind, error) {
 		}
 	}
 	k.dialer = workers.NewDialer(sc.Socket, extra)
+	k.extra = extra
+	k.pollers = make([]*pollerSlot, sc.Load.Workers)
 	if p.Exchange > 0 {
 		k.payload = make([]byte, p.Exchange)
 		for i := range k.payload {
@@ -94,7 +101,10 @@ func newPortExhaustion(env *workers.Env) (workers.Kind, error) {
 	return k, nil
 }
 
-func (k *portKind) Op(ctx context.Context, w *workers.Worker, op uint64) {
+// opStd is one operation through Go's dialer: the path on systems
+// without the event loop (portexhaust_other.go); on Linux the event loop
+// does the same job (portexhaust_linux.go).
+func (k *portKind) opStd(ctx context.Context, w *workers.Worker, op uint64) {
 	t0 := time.Now()
 	var c net.Conn
 	var err error
@@ -203,8 +213,6 @@ func (k *portKind) Report(s *schema.Summary) {
 	s.PortExhaustion = r
 	s.Socket.EffectiveSndBuf, s.Socket.EffectiveRcvBuf = k.effSnd, k.effRcv
 }
-
-func (k *portKind) Close() {}
 
 // insideSystemRange reports whether [lo, hi] lies inside the system's
 // ephemeral port range (Linux's net.ipv4.ip_local_port_range).

@@ -31,38 +31,11 @@ func newAcceptClose(listen string, _ scenarios.TargetOptions) (workers.Target, e
 	return startStream(scenarios.TargetAcceptClose, listen, nil)
 }
 
-// newSink reads and discards until the client closes.
-func newSink(listen string, _ scenarios.TargetOptions) (workers.Target, error) {
-	return startStream(scenarios.TargetSink, listen, func(t *stream, c net.Conn) error {
-		_, err := io.Copy(io.Discard, t.counting(c))
-		return err
-	})
-}
-
 // newEcho writes back what it reads until the client closes.
 func newEcho(listen string, _ scenarios.TargetOptions) (workers.Target, error) {
 	return startStream(scenarios.TargetEcho, listen, func(t *stream, c net.Conn) error {
 		_, err := io.Copy(c, t.counting(c))
 		return err
-	})
-}
-
-// newNonReader reads ReadBytes, then holds the connection without reading
-// until the target stops: its receive window closes and the sender's data
-// piles up in the sender's send queue.
-func newNonReader(listen string, o scenarios.TargetOptions) (workers.Target, error) {
-	return startStream(scenarios.TargetNonReader, listen, func(t *stream, c net.Conn) error {
-		if o.ReadBytes > 0 {
-			_, err := io.CopyN(io.Discard, t.counting(c), o.ReadBytes)
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-		}
-		<-t.done
-		return nil
 	})
 }
 

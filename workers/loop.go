@@ -111,14 +111,32 @@ func drive(ctx context.Context, r *run, k Kind, st *stopper, smp *sampler, every
 			}
 			return claim()
 		}
+		// No loop takes work before every loop has made its poller (a
+		// loop asks for its first operation only after): otherwise the
+		// first loop's sockets may use up the descriptors (limits.nofile)
+		// and the second loop's epoll_create would be the failure
+		// recorded, not the socket call that a user limits.
+		var started sync.WaitGroup
+		started.Add(n)
 		for i := range n {
 			w := r.workers[i]
 			inflight := len(r.workers)*(i+1)/n - len(r.workers)*i/n
+			arrive := sync.OnceFunc(started.Done)
+			first := true
+			loopNext := func() (uint64, bool) {
+				if first {
+					first = false
+					arrive()
+					started.Wait()
+				}
+				return next()
+			}
 			g.Go(func() error {
+				defer arrive()
 				if !enter() {
 					return nil
 				}
-				lk.Loop(ctx, w, inflight, next)
+				lk.Loop(ctx, w, inflight, loopNext)
 				return nil
 			})
 		}

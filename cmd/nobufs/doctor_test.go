@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -40,8 +42,10 @@ func TestDoctorCLI(t *testing.T) {
 	if got, want := len(r.Checks), len(doctor.Checks(h)); got != want {
 		t.Errorf("%d checks, want %d", got, want)
 	}
-	if r.Prediction == nil || r.Prediction.Resource != doctor.ResPorts || r.Prediction.AfterOps == 0 || r.Prediction.AfterOps > 50 {
-		t.Errorf("prediction %+v, want ports after 1..50 ops", r.Prediction)
+	// Up to 50; fewer (0: at once) while an earlier run's TIME_WAITs in
+	// the range are younger than the reuse delay.
+	if r.Prediction == nil || r.Prediction.Resource != doctor.ResPorts || r.Prediction.AfterOps > 50 {
+		t.Errorf("prediction %+v, want ports after at most 50 ops", r.Prediction)
 	}
 }
 
@@ -65,15 +69,34 @@ func TestDoctorBadInput(t *testing.T) {
 
 // TestRunRecordsPrediction checks that summary.json carries the
 // prediction beside the actual failure, and that for port exhaustion they
-// agree.
+// agree. The run goes in a network namespace of its own where one can be
+// made (this test binary as the command, under unshare): on the host's
+// loopback another test's TIME_WAITs in the range turn reusable a second
+// after they were made, and the run then gets a connect or two more than
+// the prediction, made a few milliseconds before, counted on.
 func TestRunRecordsPrediction(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the port model reads Linux's settings")
 	}
 	out := t.TempDir()
-	code, stdout, stderr := runCLI(t, "run", "--quiet", "--host-state=false", "--out", out, "testdata/port-44k.yaml")
-	if code != exitOK {
-		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	args := []string{"run", "--quiet", "--host-state=false", "--out", out, "testdata/port-44k.yaml"}
+	var stdout string
+	if exec.Command("unshare", "--net", "true").Run() == nil {
+		cmd := exec.Command("unshare", append([]string{"--net", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", os.Args[0]}, args...)...)
+		cmd.Env = append(os.Environ(), envRunMain+"=1")
+		var so, se strings.Builder
+		cmd.Stdout, cmd.Stderr = &so, &se
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v\n%s%s", err, so.String(), se.String())
+		}
+		stdout = so.String()
+	} else {
+		t.Log("no network namespace can be made here: the run shares the host's loopback")
+		code, so, se := runCLI(t, args...)
+		if code != exitOK {
+			t.Fatalf("exit %d\n%s%s", code, so, se)
+		}
+		stdout = so
 	}
 	if !strings.Contains(stdout, "predicted ") {
 		t.Errorf("summary text lacks the prediction:\n%s", stdout)

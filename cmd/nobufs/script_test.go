@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -72,6 +73,7 @@ func TestScripts(t *testing.T) {
 			"waitfile":  cmdWaitFile,
 			"netns":     cmdNetns,
 			"sendsig":   cmdSendSig,
+			"netexec":   cmdNetexec,
 		},
 		// [cells]: lab cells can be made here (root, network namespaces).
 		Condition: func(cond string) (bool, error) {
@@ -277,4 +279,36 @@ func cmdSendSig(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("no background command")
 	}
 	ts.Check(cmds[len(cmds)-1].Process.Signal(sig))
+}
+
+// privateNet reports once whether `unshare --net` works here (root, a
+// kernel with network namespaces, util-linux's unshare).
+var privateNet = sync.OnceValue(func() bool {
+	return exec.Command("unshare", "--net", "true").Run() == nil
+})
+
+// cmdNetexec PROG [ARGS...]: runs PROG as exec does, but in a network
+// namespace of its own with its loopback up. A script that counts ports
+// (50 source ports → connect #51 fails) is then exact however many
+// TIME_WAITs other tests leave on the host's loopback: on Linux a
+// TIME_WAIT older than tcp_tw_reuse_delay (1 s) can be reused, so another
+// test's old connections in the same range would let a few more connects
+// succeed. Where namespaces cannot be made it runs PROG here and says so.
+func cmdNetexec(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: netexec PROG [ARGS...]")
+	}
+	var err error
+	if privateNet() {
+		err = ts.Exec("unshare", append([]string{"--net", "sh", "-c", `ip link set lo up && exec "$@"`, "sh"}, args...)...)
+	} else {
+		ts.Logf("netexec: no network namespace can be made here; %s runs in the host's", args[0])
+		err = ts.Exec(args[0], args[1:]...)
+	}
+	switch {
+	case neg && err == nil:
+		ts.Fatalf("unexpected success")
+	case !neg && err != nil:
+		ts.Fatalf("%v", err)
+	}
 }

@@ -82,6 +82,11 @@ type Summary struct {
 	Prediction *Prediction `json:"prediction,omitempty"`
 	// Cell describes the lab cell the run ran in (nil: on the host).
 	Cell *CellReport `json:"cell,omitempty"`
+	// Replies is what the connections said and the server answered
+	// (scenario.wire); nil when they said nothing.
+	Replies *RepliesReport `json:"replies,omitempty"`
+	// Watch is what was seen of the server beside the load.
+	Watch *WatchReport `json:"watch,omitempty"`
 	// Notes lists problems of the harness itself that did not stop the run.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -110,6 +115,8 @@ type TargetInfo struct {
 	BytesWritten uint64 `json:"bytes_written,omitempty"`
 	Datagrams    uint64 `json:"datagrams,omitempty"`
 	Vanished     uint64 `json:"vanished,omitempty"`
+	// Program describes a launched target (target.server, target.command).
+	Program *ProgramInfo `json:"program,omitempty"`
 }
 
 // OpCounts counts operations. Issued = OK + Failed + Aborted; Dropped

@@ -61,6 +61,14 @@ type Options struct {
 	// load starts, with the built-in target (nil for an external one), for
 	// faults such as killing it. It must not block.
 	Started func(Target)
+	// Dir is the run directory (where a launched target keeps its config,
+	// data and output); empty when the run has none.
+	Dir string
+	// Program starts a launched target (target.server, target.command;
+	// package workers/program), Watch the watchers of the server's side
+	// (package watch). See watch.go.
+	Program NewProgram
+	Watch   NewWatcher
 }
 
 // Progress is a live view of a run, for a progress line.
@@ -98,6 +106,10 @@ type run struct {
 	// *Failure is never modified.
 	ttf       atomic.Pointer[schema.Failure]
 	onFailure func()
+	// signals holds what the watchers record; onFirstFailure tells the
+	// watcher of the run's failure (see watch.go).
+	signals        *signals
+	onFirstFailure func(*schema.Failure)
 }
 
 // enterClient is the function that moves a thread to the client side, nil
@@ -140,6 +152,9 @@ func (r *run) firstError(k errclass.ErrorKey, at time.Duration, op uint64) {
 			return
 		}
 		if r.ttf.CompareAndSwap(cur, f) {
+			if cur == nil && r.onFirstFailure != nil {
+				r.onFirstFailure(f)
+			}
 			if cur == nil && r.onFailure != nil {
 				r.onFailure()
 			}
@@ -166,6 +181,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 		return nil, fmt.Errorf("kind %q: the engine has no constructor for it", sc.Kind)
 	}
 	r := &run{sc: sc, ns: opts.Namespaces, failSet: map[errclass.Class]bool{}}
+	r.signals = newSignals(r)
 	for _, c := range sc.Failure.Classes {
 		r.failSet[errclass.Class(c)] = true
 	}
@@ -179,7 +195,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	where := func(err error) error { return err }
 	if ns := r.ns; ns != nil {
 		where = func(err error) error { return fmt.Errorf("cell %s: %w", ns.Name, err) }
-		if sc.Target.Builtin == "" {
+		if sc.Target.Address != "" {
 			return nil, where(errors.New("a cell runs the built-in target in its target namespace; target.address cannot be used in a cell"))
 		}
 	}
@@ -199,7 +215,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 		sum.Settings.Rlimits["nofile_in_run"] = hostfacts.Rlimit{Soft: sc.Limits.NoFile, Hard: sum.Settings.Rlimits["nofile"].Hard}
 	}
 
-	tgt, addr, err := startTarget(sc, opts, r)
+	tgt, addr, err := startTarget(ctx, sc, opts, r)
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +224,13 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 		sum.Target = tgt.Info()
 	} else {
 		sum.Target = schema.TargetInfo{Mode: "external", Address: addr}
+	}
+	watcher, err := startWatch(sc, opts, r, tgt, addr)
+	if err != nil {
+		return nil, err
+	}
+	if watcher != nil {
+		defer watcher.Close()
 	}
 
 	env := &Env{Scenario: sc, Addr: addr, Target: tgt, run: r}
@@ -267,6 +290,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	}
 
 	r.start = time.Now()
+	r.signals.begin(r.start)
 	sum.Started = r.start.UTC()
 	tl := &timeline{w: opts.Timeline}
 	tl.write(schema.StartLine{Type: "start", Schema: schema.SchemaVersion, Tool: sum.Tool, Scenario: sc, Started: sum.Started, Target: sum.Target, Settings: sum.Settings})
@@ -278,7 +302,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	durTimer := time.AfterFunc(sc.Stop.Duration.D(), func() { st.stop(schema.StopDuration) })
 	defer durTimer.Stop()
 
-	smp := &sampler{r: r, tl: tl, kind: k, hostState: hostState, progress: opts.Progress, prevErrs: map[errclass.ErrorKey]*errStat{}}
+	smp := &sampler{r: r, tl: tl, kind: k, hostState: hostState, watch: watcher, progress: opts.Progress, prevErrs: map[errclass.ErrorKey]*errStat{}}
 	enterErr := drive(runCtx, r, k, st, smp, opts.SampleEvery)
 	if enterErr != nil {
 		return nil, where(fmt.Errorf("worker cannot enter the client side: %w", enterErr))
@@ -286,6 +310,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 
 	summarise(ctx, r, st, sum)
 	k.Report(sum)
+	if watcher != nil {
+		watcher.Report(sum)
+	}
 	if tgt != nil {
 		tgt.Close()
 		sum.Target = tgt.Info()
@@ -310,7 +337,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 // namespace when the run has one) and returns it with the address the load
 // goes to; for an external target it checks the address is allowed and
 // returns a nil Target.
-func startTarget(sc *scenarios.Scenario, opts Options, r *run) (Target, string, error) {
+func startTarget(ctx context.Context, sc *scenarios.Scenario, opts Options, r *run) (Target, string, error) {
+	if sc.Target.Launched() {
+		return startProgram(ctx, sc, opts, r)
+	}
 	if sc.Target.Builtin == "" {
 		addr := sc.Target.Address
 		if err := CheckTarget(addr, sc.Target.Allow, opts.AllowTargets); err != nil {
@@ -360,6 +390,7 @@ func summarise(ctx context.Context, r *run, st *stopper, sum *schema.Summary) {
 	var t schema.Tally
 	all := map[errclass.ErrorKey]*errStat{}
 	connect, op := schema.NewHist(), schema.NewHist()
+	r.signals.w.snapshotErrors(all)
 	for _, w := range r.workers {
 		w.snapshotErrors(all)
 		connect.Merge(w.connectHist)

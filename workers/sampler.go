@@ -39,6 +39,7 @@ type sampler struct {
 	tl        *timeline
 	kind      Kind
 	hostState func() any
+	watch     Watcher
 	progress  func(Progress)
 
 	seq                                                          int
@@ -52,6 +53,7 @@ func (s *sampler) sample() {
 	now := time.Since(s.r.start)
 	var ok, failed, out, in uint64
 	errs := map[errclass.ErrorKey]*errStat{}
+	s.r.signals.w.snapshotErrors(errs)
 	for _, w := range s.r.workers {
 		ok += w.ok.Load()
 		failed += w.failed.Load()
@@ -91,6 +93,9 @@ func (s *sampler) sample() {
 	}
 	if ext, ok := s.kind.(Sampler); ok {
 		smp.Extra = ext.Sample(now)
+	}
+	if s.watch != nil {
+		smp.Watch = s.watch.Sample(now)
 	}
 	s.tl.write(smp)
 	if s.progress != nil {

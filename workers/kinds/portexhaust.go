@@ -38,6 +38,7 @@ type portKind struct {
 	cursor atomic.Uint64
 
 	payload []byte
+	say     *speaker // scenario.wire: the first word and its reply
 
 	bufOnce        sync.Once
 	effSnd, effRcv int
@@ -85,6 +86,10 @@ func newPortExhaustion(env *workers.Env) (workers.Kind, error) {
 		}
 	}
 	k.dialer = workers.NewDialer(sc.Socket, extra)
+	var err error
+	if k.say, err = newSpeaker(env); err != nil {
+		return nil, err
+	}
 	if p.Exchange > 0 {
 		k.payload = make([]byte, p.Exchange)
 		for i := range k.payload {
@@ -112,6 +117,11 @@ func (k *portKind) Op(ctx context.Context, w *workers.Worker, op uint64) {
 	// A stopping run must not wait out io_timeout in a blocked read.
 	defer context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })()
 	k.bufOnce.Do(func() { k.effSnd, k.effRcv = workers.BufferSizes(c) })
+	if phase, err := k.say.say(ctx, w, c); err != nil {
+		_ = c.Close()
+		w.Fail(ctx, op, phase, err)
+		return
+	}
 	if err := k.exchange(c); err != nil {
 		_ = c.Close()
 		w.Fail(ctx, op, errclass.PhaseRecv, err)
@@ -201,6 +211,7 @@ func (k *portKind) Report(s *schema.Summary) {
 	}
 	r.BusySkipped = k.skipped.Load()
 	s.PortExhaustion = r
+	k.say.report(s)
 	s.Socket.EffectiveSndBuf, s.Socket.EffectiveRcvBuf = k.effSnd, k.effRcv
 }
 

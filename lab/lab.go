@@ -63,6 +63,11 @@ func (Placement) Run(ctx context.Context, sc *scenarios.Scenario, opts workers.O
 			err = fmt.Errorf("remove cell %s: %w", c.Name, cerr)
 		}
 	}()
+	if wantsSynDrop(sc) {
+		if err := c.dropSynAcks(); err != nil {
+			return nil, err
+		}
+	}
 	fs := c.newFaults(sc)
 	defer fs.stop() // before Close (defers run last-in first-out), also on panic
 	opts.Namespaces = c.namespaces()

@@ -20,7 +20,9 @@ import (
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/schema"
 	"github.com/nobufs/nobufs/workers"
+	"github.com/nobufs/nobufs/watch"
 	"github.com/nobufs/nobufs/workers/kinds"
+	"github.com/nobufs/nobufs/workers/program"
 	"github.com/nobufs/nobufs/workers/targets"
 )
 
@@ -105,6 +107,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summar
 		AllowTargets: o.AllowTargets,
 		ToolVersion:  o.ToolVersion,
 		SampleEvery:  o.SampleEvery,
+		Dir:          rec.Dir,
+		Program:      program.New,
+		Watch:        watch.New,
 	}
 	if o.HostState {
 		wopts.HostState = hostState

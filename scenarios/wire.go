@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/nobufs/nobufs/workers/wire"
 )
@@ -143,3 +144,61 @@ func resolveWire(s *Scenario, dir string) {
 		}
 	}
 }
+
+// Words returns what wire says and how its reply is read: the payload's
+// bytes (a greeting's, or the payload's; nil when the server speaks
+// first) and the expect (nil: the reply is not read). A greeting brings
+// its expect; wire.expect's fields override it and its rules are tried
+// first.
+func (w *Wire) Words() (payload []byte, ex *wire.Expect, err error) {
+	if w == nil {
+		return nil, nil, nil
+	}
+	if w.Greeting != "" {
+		g, ok := Greeting(w.Greeting)
+		if !ok {
+			return nil, nil, fmt.Errorf("wire.greeting %q: no such greeting", w.Greeting)
+		}
+		payload = g.Bytes()
+		e := g.Expect
+		e.Rules = append([]wire.Rule(nil), g.Expect.Rules...)
+		ex = &e
+	} else if w.Payload != (wire.Payload{}) {
+		if payload, err = wire.ParsePayload(w.Payload); err != nil {
+			return nil, nil, fmt.Errorf("wire.payload: %w", err)
+		}
+	}
+	if e := w.Expect; e != nil {
+		if ex == nil {
+			ex = &wire.Expect{}
+		}
+		rules, err := wire.CompileRules(e.Rules)
+		if err != nil {
+			return nil, nil, fmt.Errorf("wire.expect.rules: %w", err)
+		}
+		if e.MaxBytes > 0 {
+			ex.MaxBytes = e.MaxBytes
+		}
+		if e.Timeout > 0 {
+			ex.Timeout = e.Timeout.D()
+		}
+		if e.FirstLineMax > 0 {
+			ex.FirstLineMax = e.FirstLineMax
+		}
+		ex.Binary = ex.Binary || e.Binary
+		ex.Rules = append(rules, ex.Rules...)
+	}
+	return payload, ex, nil
+}
+
+// LinesKept is how many distinct first lines the summary keeps.
+func (w *Wire) LinesKept() int {
+	if w == nil || w.Expect == nil || w.Expect.Lines == 0 {
+		return wire.DefaultLinesMax
+	}
+	return w.Expect.Lines
+}
+
+// FailingClass reports whether a reply rule's class is a failure: a
+// server class (ErrorClasses), not a greeting's label of a good answer.
+func FailingClass(c string) bool { return slices.Contains(RuleClasses, c) }

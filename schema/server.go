@@ -43,12 +43,12 @@ type ProgramInfo struct {
 	StopError string `json:"stop_error,omitempty"`
 }
 
-// ProgramExit is how a launched program ended.
+// ProgramExit is how a launched program ended; DuringRun: before the run
+// stopped it (a crash, or a kill from outside).
 type ProgramExit struct {
-	Code      int     `json:"code"`             // exit code; -1 when ended by a signal
-	Signal    string  `json:"signal,omitempty"` // the signal's name
-	DuringRun bool    `json:"during_run"`
-	AtSec     float64 `json:"at_sec"` // since the load started (negative: before)
+	Code      int    `json:"code"`             // exit code; -1 when ended by a signal
+	Signal    string `json:"signal,omitempty"` // the signal's name
+	DuringRun bool   `json:"during_run"`
 }
 
 // LineCount is one distinct first line of the replies and how many had it.
@@ -186,6 +186,9 @@ type TargetSideReport struct {
 	// PeakTCP is each TCP state's most sockets at one sample (syn_recv
 	// counts the SYN queue's request sockets).
 	PeakTCP map[string]int `json:"peak_tcp,omitempty"`
+	// PeakTCPMemPages is the most memory its TCP sockets held at one
+	// sample (/proc/net/sockstat "mem", in pages).
+	PeakTCPMemPages int `json:"peak_tcp_mem_pages,omitempty"`
 }
 
 // ProbeReport summarises the availability probe: every interval one fresh
@@ -245,8 +248,9 @@ type ListenState struct {
 
 // TargetSideState is the server namespace's kernel state at one sample.
 type TargetSideState struct {
-	TCP      map[string]int    `json:"tcp,omitempty"`
-	Counters map[string]uint64 `json:"counters,omitempty"`
+	TCP         map[string]int    `json:"tcp,omitempty"`
+	Counters    map[string]uint64 `json:"counters,omitempty"`
+	TCPMemPages int               `json:"tcp_mem_pages,omitempty"`
 }
 
 // ProbeSample is what the probe saw in one interval.

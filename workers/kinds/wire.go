@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -60,52 +59,19 @@ func newSpeaker(env *workers.Env) (*speaker, error) {
 	if wc == nil {
 		return nil, nil
 	}
-	s := &speaker{greeting: wc.Greeting, failing: map[string]bool{}, linesMax: wire.DefaultLinesMax, ioTimeout: sc.Socket.IOTimeout.D(), repeat: wc.Repeat}
-	var ex *wire.Expect
-	if wc.Greeting != "" {
-		g, ok := scenarios.Greeting(wc.Greeting)
-		if !ok {
-			return nil, fmt.Errorf("wire.greeting %q: no such greeting", wc.Greeting)
-		}
-		s.payload = g.Bytes()
-		e := g.Expect
-		ex = &e
-	} else if wc.Payload != (wire.Payload{}) {
-		b, err := wire.ParsePayload(wc.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("wire.payload: %w", err)
-		}
-		s.payload = b
+	s := &speaker{greeting: wc.Greeting, failing: map[string]bool{}, linesMax: wc.LinesKept(),
+		ioTimeout: sc.Socket.IOTimeout.D(), repeat: wc.Repeat}
+	payload, ex, err := wc.Words()
+	if err != nil {
+		return nil, err
 	}
-	if e := wc.Expect; e != nil {
-		if ex == nil {
-			ex = &wire.Expect{}
-		}
-		rules, err := wire.CompileRules(e.Rules)
-		if err != nil {
-			return nil, fmt.Errorf("wire.expect.rules: %w", err)
-		}
-		if e.MaxBytes > 0 {
-			ex.MaxBytes = e.MaxBytes
-		}
-		if e.Timeout > 0 {
-			ex.Timeout = e.Timeout.D()
-		}
-		if e.FirstLineMax > 0 {
-			ex.FirstLineMax = e.FirstLineMax
-		}
-		ex.Binary = ex.Binary || e.Binary
-		ex.Rules = append(rules, ex.Rules...)
-		if e.Lines > 0 {
-			s.linesMax = e.Lines
-		}
-	}
+	s.payload = payload
 	if ex != nil {
 		if rr, ok := env.Target.(workers.ReplyRuler); ok {
 			ex.Rules = append(ex.Rules, rr.ReplyRules()...)
 		}
 		for _, r := range ex.Rules {
-			if errclass.IsSignalClass(errclass.Class(r.Class)) {
+			if scenarios.FailingClass(r.Class) {
 				s.failing[r.Class] = true
 			}
 		}
@@ -147,6 +113,9 @@ func (s *speaker) say(ctx context.Context, w *workers.Worker, c net.Conn) (errcl
 	rep := s.expect.Read(c)
 	w.Bytes(0, rep.Bytes)
 	if rep.Bytes == 0 {
+		if ctx.Err() != nil {
+			return "", nil // the run stopped: not a reply, not a failure
+		}
 		sw.empty++
 		if rep.Err == nil {
 			rep.Err = io.EOF

@@ -278,4 +278,3 @@ func resolveTarget(s *Scenario) {
 		}
 	}
 }
-

@@ -230,7 +230,7 @@ type WatchSample struct {
 	// interval's), with their first line.
 	Logs []LogMatch `json:"logs,omitempty"`
 	// Kernel are the kernel-log classes that matched in the interval.
-	Kernel []LogMatch `json:"kernel,omitempty"`
+	Kernel []LogMatch   `json:"kernel,omitempty"`
 	Listen *ListenState `json:"listen,omitempty"`
 	// TargetSide is the server namespace's TCP states and counter deltas.
 	TargetSide *TargetSideState `json:"target_side,omitempty"`

@@ -31,7 +31,7 @@ func TestSweepPointOf(t *testing.T) {
 		{Status: StatusPassed}, // no failure
 		failed(0.1, 98, errclass.ClassEADDRINUSE, 98),
 		failed(0.4, 99, errclass.ClassEADDRNOTAVAIL, 99),
-		nil, // not run (interrupted sweep)
+		nil,                         // not run (interrupted sweep)
 		{Status: StatusInterrupted}, // cut off before it could fail: not a run that survived
 		{Status: StatusPartial},     // rebuilt from a dead run: likewise
 		{Status: StatusInterrupted, Sections: Sections{}, TimeToFailure: nil},

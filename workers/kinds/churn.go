@@ -36,7 +36,7 @@ type churnKind struct {
 	// maxLife and maxGap clamp the lifetime and gap draws (ns): the upper
 	// bounds of churn.lifetime and churn.gap.
 	maxLife, maxGap float64
-	payload         []byte // zeros, the source of every burst
+	payload         []byte   // zeros, the source of every burst
 	say             *speaker // scenario.wire: bursts are its payload and reply
 
 	per []churnCounters // by worker ID

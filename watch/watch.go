@@ -206,19 +206,7 @@ func (x *Watcher) openLogs(sc *scenarios.Scenario) error {
 // the report, not an error.
 func (x *Watcher) openKernel() {
 	x.kernel = &schema.KernelReport{}
-	rules := make([]sut.Rule, 0, len(sut.KmsgRules))
-	for _, r := range sut.KmsgRules {
-		if r.Class == sut.ClassKernelSYNFlood {
-			if !x.addr.IsValid() {
-				continue
-			}
-			// "Possible SYN flooding on port 127.0.0.1:9050. Sending cookies."
-			// (older kernels: "on port 9050."): only the target's port.
-			r.Pattern = regexp.MustCompile(`Possible SYN flooding on port (?:\S*:)?` + strconv.Itoa(int(x.addr.Port())) + `\.`)
-		}
-		rules = append(rules, r)
-	}
-	k, err := sut.OpenKmsg(rules)
+	k, err := sut.OpenKmsg(kernelRules(x.addr.Port()))
 	if err != nil {
 		x.kernel.Unavailable = err.Error()
 		return
@@ -227,6 +215,25 @@ func (x *Watcher) openKernel() {
 	k.SetOnMatch(func(m sut.MatchedLine) {
 		x.env.Record(errclass.ErrorKey{Phase: errclass.PhaseKernel, Class: errclass.Class(m.Class)}, kernelTime(m.Kernel, m.Time))
 	})
+}
+
+// kernelRules are the kernel log's rules, the SYN flood one only for the
+// target's port (none without a port): the kernel log is the host's, and a
+// flood of another listener is not this run's.
+func kernelRules(port uint16) []sut.Rule {
+	rules := make([]sut.Rule, 0, len(sut.KmsgRules))
+	for _, r := range sut.KmsgRules {
+		if r.Class == sut.ClassKernelSYNFlood {
+			if port == 0 {
+				continue
+			}
+			// "Possible SYN flooding on port 127.0.0.1:9050. Sending cookies."
+			// (older kernels: "on port 9050."): only the target's port.
+			r.Pattern = regexp.MustCompile(`Possible SYN flooding on port (?:\S*:)?` + strconv.Itoa(int(port)) + `\.`)
+		}
+		rules = append(rules, r)
+	}
+	return rules
 }
 
 // openListen opens sock_diag in the server's namespace for its listener.

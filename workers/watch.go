@@ -21,6 +21,10 @@ import (
 // it in.
 type NewProgram func(ctx context.Context, env *ProgramEnv) (Target, error)
 
+// ErrNoProgram: the scenario's target is a program to launch, and the
+// engine was given no Options.Program to launch it.
+var ErrNoProgram = errors.New("a launched target (target.server, target.command) needs Options.Program")
+
 // ProgramEnv is what the engine gives a launched target.
 type ProgramEnv struct {
 	Scenario *scenarios.Scenario
@@ -202,7 +206,7 @@ func (s *signals) add(k errclass.ErrorKey, at time.Duration) {
 // when target.listen's is 0.
 func startProgram(ctx context.Context, sc *scenarios.Scenario, opts Options, r *run) (Target, string, error) {
 	if opts.Program == nil {
-		return nil, "", errors.New("a launched target (target.server, target.command): the engine has no Options.Program")
+		return nil, "", ErrNoProgram
 	}
 	ap, err := netip.ParseAddrPort(sc.Target.Listen)
 	if err != nil {

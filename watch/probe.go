@@ -2,6 +2,7 @@ package watch
 
 import (
 	"cmp"
+	"context"
 	"io"
 	"net"
 	"runtime"
@@ -81,12 +82,25 @@ func (p *prober) run(done <-chan struct{}, wg *sync.WaitGroup) {
 			return
 		}
 	}
+	// A probe in flight when the load stops is cut short and not counted:
+	// the workers closing their connections then may free the server.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopped := p.env.Stopped()
+	go func() {
+		select {
+		case <-stopped:
+		case <-done:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
 	t := time.NewTicker(p.every)
 	defer t.Stop()
 	for {
-		p.once()
+		p.once(ctx)
 		select {
-		case <-done:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
@@ -94,10 +108,13 @@ func (p *prober) run(done <-chan struct{}, wg *sync.WaitGroup) {
 }
 
 // once makes one probe and records its outcome.
-func (p *prober) once() {
+func (p *prober) once(ctx context.Context) {
 	t0 := time.Now()
-	outcome, line := p.try(t0)
+	outcome, line := p.try(ctx, t0)
 	took := time.Since(t0)
+	if ctx.Err() != nil {
+		return // cut short by the load's stop: not the service's answer
+	}
 	at := p.env.Elapsed(t0).Seconds()
 	if outcome != outcomeOK {
 		p.env.Record(errclass.ErrorKey{Phase: errclass.PhaseProbe, Class: errclass.ClassUnavailable}, t0)
@@ -139,9 +156,10 @@ func (p *prober) once() {
 
 // try connects, says the payload and reads the reply within the probe's
 // timeout; the outcome is "ok" or the class of what went wrong.
-func (p *prober) try(t0 time.Time) (outcome, line string) {
+func (p *prober) try(ctx context.Context, t0 time.Time) (outcome, line string) {
 	deadline := t0.Add(p.timeout)
-	c, err := dialTCP(p.addr, p.timeout)
+	d := net.Dialer{Timeout: p.timeout}
+	c, err := d.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
 		return string(errclass.Classify(err, errclass.PhaseConnect).Class), ""
 	}
@@ -152,6 +170,7 @@ func (p *prober) try(t0 time.Time) (outcome, line string) {
 		_ = c.Close()
 	}()
 	_ = c.SetDeadline(deadline)
+	defer context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })()
 	if len(p.payload) > 0 {
 		if _, err := c.Write(p.payload); err != nil {
 			return string(errclass.Classify(err, errclass.PhaseSend).Class), ""

@@ -29,7 +29,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -454,26 +453,22 @@ func tcpMap(t hoststate.TCPStates) map[string]int {
 }
 
 // Failed takes a reading of the process the moment the run's failure is
-// recorded (on a goroutine of its own: Failed must return at once).
+// recorded, before the run stops for it: once the workers close their
+// connections the server's state is no longer the failure's.
 func (x *Watcher) Failed(f *schema.Failure) {
 	if x.pids == nil {
 		return
 	}
-	at := f.AtSec
-	x.wg.Add(1)
-	go func() {
-		defer x.wg.Done()
-		x.procMu.Lock()
-		defer x.procMu.Unlock()
-		if x.closed || x.proc.AtFailure != nil {
-			return
-		}
-		if ps, err := x.pids.Sample(); err == nil {
-			st := procState(ps, time.Duration(at*float64(time.Second)))
-			x.proc.AtFailure = st
-			x.peaks(st)
-		}
-	}()
+	x.procMu.Lock()
+	defer x.procMu.Unlock()
+	if x.closed || x.proc.AtFailure != nil {
+		return
+	}
+	if ps, err := x.pids.Sample(); err == nil {
+		st := procState(ps, time.Duration(f.AtSec*float64(time.Second)))
+		x.proc.AtFailure = st
+		x.peaks(st)
+	}
 }
 
 // stop ends the watcher's goroutines (probe, exit watch, snapshot).
@@ -564,12 +559,6 @@ func (x *Watcher) Close() {
 		_ = x.side.Close()
 		x.side = nil
 	}
-}
-
-// dialTCP dials addr within timeout (the probe's connect).
-func dialTCP(addr string, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout}
-	return d.Dial("tcp", addr)
 }
 
 // words is wire's payload and expect for the probe, with the target's

@@ -262,6 +262,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st := newStopper(cancel)
+	defer context.AfterFunc(runCtx, r.signals.stop)()
 	var afterFailure *time.Timer
 	var afterMu sync.Mutex
 	r.onFailure = func() {

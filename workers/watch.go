@@ -82,10 +82,12 @@ type ReplyRuler interface {
 type NewWatcher func(env *WatchEnv) (Watcher, error)
 
 // Watcher is the server's side of a run, sampled beside the load. The
-// engine calls Sample from the sampler goroutine once an interval, Failed
-// once when the run's failure is recorded (from the goroutine recording
-// it: it must return at once), Report once after the load (before a
-// launched target is stopped), and Close last.
+// engine calls Sample from the sampler goroutine once an interval; Failed
+// once when the run's failure is recorded, from the goroutine recording
+// it and before the run stops for it (so that a reading of the server
+// then is its state at the failure: keep it to a few milliseconds, and
+// never call WatchEnv.Record from it); Report once after the load (before
+// a launched target is stopped); and Close last.
 type Watcher interface {
 	Sample(elapsed time.Duration) *schema.WatchSample
 	Failed(f *schema.Failure)
@@ -123,6 +125,11 @@ func (e *WatchEnv) Record(k errclass.ErrorKey, t time.Time) { e.sig.record(k, t)
 // started, and for times before it).
 func (e *WatchEnv) Elapsed(t time.Time) time.Duration { return e.sig.elapsed(t) }
 
+// Stopped is closed the moment the load is told to stop (the duration is
+// up, the failure came, an interrupt), before the workers close their
+// connections: a probe in flight then is not the service's answer.
+func (e *WatchEnv) Stopped() <-chan struct{} { return e.sig.stopped }
+
 // signals holds the errors recorded by the watchers: a Worker of their own
 // (ID -1, never given to a kind), whose operation counters stay 0.
 type signals struct {
@@ -133,7 +140,13 @@ type signals struct {
 	start   time.Time
 	pending []pendingSignal
 	dropped int
+
+	stopped  chan struct{}
+	stopOnce sync.Once
 }
+
+// stop closes stopped (once).
+func (s *signals) stop() { s.stopOnce.Do(func() { close(s.stopped) }) }
 
 type pendingSignal struct {
 	k  errclass.ErrorKey
@@ -143,7 +156,9 @@ type pendingSignal struct {
 // maxPending bounds the signals held before the load starts.
 const maxPending = 1024
 
-func newSignals(r *run) *signals { return &signals{r: r, w: newWorker(-1, r)} }
+func newSignals(r *run) *signals {
+	return &signals{r: r, w: newWorker(-1, r), stopped: make(chan struct{})}
+}
 
 // begin starts the signals' clock with the load's and records those that
 // came before, at 0.

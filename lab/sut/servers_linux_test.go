@@ -25,7 +25,7 @@ import (
 // These tests launch the real servers (skipping when a binary is absent),
 // push each to its limit with valid first words, and check what it logs,
 // what the client sees, and what /proc shows at that moment. Each logs a
-// "measured:" line; docs/real-servers-notes.md collects them.
+// "measured:" line; docs/real-servers.md collects them.
 
 // launched is a server started for a test (with Launch).
 type launched struct {

@@ -127,7 +127,7 @@ func procText(tw io.Writer, p *schema.ProcReport) {
 // procLine is one reading: "fds 38/64 (pid 12 redis-server) at 3.46ms, established 31, …".
 func procLine(f *schema.ProcState) string {
 	out := fmt.Sprintf("fds %d/%d (pid %d %s) at %s", f.FDs, f.NoFile, f.PID, f.Comm, secs(f.AtSec))
-	for _, st := range []string{"established", "syn-recv", "new-syn-recv", "close-wait", "time-wait", "listen"} {
+	for _, st := range []string{"established", "syn_recv", "close_wait", "time_wait", "listen"} {
 		if n := f.TCP[st]; n > 0 {
 			out += fmt.Sprintf(", %s %d", st, n)
 		}

@@ -55,8 +55,8 @@ type Watcher struct {
 	addr  netip.AddrPort
 	local bool
 
-	// procMu guards pids and proc: the sampler and the failure snapshot
-	// both read the process.
+	// procMu guards pids, proc, side and sideReport: the sampler and the
+	// failure snapshot both read the process and its namespace.
 	procMu sync.Mutex
 	pids   *sut.PIDWatch
 	proc   *schema.ProcReport
@@ -116,10 +116,12 @@ func New(env *workers.WatchEnv) (w workers.Watcher, err error) {
 	if x.addr.IsValid() {
 		x.openListen()
 	}
-	if x.local && (env.TargetNetns != "" || x.prog != nil || env.Target == nil) {
-		if s, err := hoststate.New(hoststate.Options{NetNS: env.TargetNetns}); err == nil {
+	// The server's namespace: the cell's target side, else the watched
+	// process's, else this host's (a local target's listener is here).
+	if netns := x.sideNetns(sc); x.local || x.pids != nil {
+		if s, err := hoststate.New(hoststate.Options{NetNS: netns}); err == nil {
 			x.side = s
-			x.sideReport = &schema.TargetSideReport{Netns: env.TargetNetns, Counters: map[string]uint64{}, PeakTCP: map[string]int{}}
+			x.sideReport = &schema.TargetSideReport{Netns: netns, Counters: map[string]uint64{}, PeakTCP: map[string]int{}}
 		}
 	}
 	if sc.Target.Probe != nil {
@@ -139,6 +141,18 @@ func New(env *workers.WatchEnv) (w workers.Watcher, err error) {
 	return x, nil
 }
 
+// sideNetns is the path of the server's network namespace for the
+// target-side sampler ("" = this process's own).
+func (x *Watcher) sideNetns(sc *scenarios.Scenario) string {
+	switch {
+	case x.env.TargetNetns != "":
+		return x.env.TargetNetns
+	case x.prog == nil && sc.Target.Watch.PID != 0:
+		return "/proc/" + strconv.Itoa(sc.Target.Watch.PID) + "/ns/net"
+	}
+	return ""
+}
+
 // openProc watches target.watch.pid or the launched program.
 func (x *Watcher) openProc(sc *scenarios.Scenario) error {
 	pid := sc.Target.Watch.PID
@@ -155,6 +169,7 @@ func (x *Watcher) openProc(sc *scenarios.Scenario) error {
 		}
 		return fmt.Errorf("watch pid %d: %w", pid, err)
 	}
+	p.NoSockets() // counted by sock_diag in its namespace (the side sampler)
 	x.pids = p
 	x.proc = &schema.ProcReport{PID: pid, PeakTCP: map[string]int{}}
 	return nil
@@ -288,8 +303,15 @@ func (x *Watcher) watchExit() {
 func (x *Watcher) Sample(elapsed time.Duration) *schema.WatchSample {
 	s := &schema.WatchSample{}
 	any := false
-	if ps := x.sampleProc(elapsed); ps != nil {
+	x.procMu.Lock()
+	side := x.sampleSide()
+	ps := x.sampleProc(elapsed, side)
+	x.procMu.Unlock()
+	if ps != nil {
 		s.Proc, any = ps, true
+	}
+	if side != nil {
+		s.TargetSide, any = side, true
 	}
 	if x.logs != nil {
 		if ls, err := x.logs.Sample(); err == nil {
@@ -306,21 +328,6 @@ func (x *Watcher) Sample(elapsed time.Duration) *schema.WatchSample {
 	}
 	if ls := x.sampleListen(elapsed); ls != nil {
 		s.Listen, any = ls, true
-	}
-	if x.side != nil {
-		st := x.side.Sample()
-		ts := &schema.TargetSideState{TCP: tcpMap(st.TCP), Counters: st.Counters}
-		if st.Sockstat != nil {
-			ts.TCPMemPages = st.Sockstat.TCPMemPages
-			x.sideReport.PeakTCPMemPages = max(x.sideReport.PeakTCPMemPages, ts.TCPMemPages)
-		}
-		for k, v := range st.Counters {
-			x.sideReport.Counters[k] += v
-		}
-		for k, v := range ts.TCP {
-			x.sideReport.PeakTCP[k] = max(x.sideReport.PeakTCP[k], v)
-		}
-		s.TargetSide, any = ts, true
 	}
 	if x.probe != nil {
 		s.Probe, any = x.probe.take(), true
@@ -359,10 +366,30 @@ func matchTime(m sut.Match) time.Time {
 	return m.First
 }
 
-// sampleProc reads the process; nil when there is none or it is gone.
-func (x *Watcher) sampleProc(elapsed time.Duration) *schema.ProcState {
-	x.procMu.Lock()
-	defer x.procMu.Unlock()
+// sampleSide reads the server's namespace and adds its counters to the
+// run's (under procMu); nil without a side sampler.
+func (x *Watcher) sampleSide() *schema.TargetSideState {
+	if x.side == nil {
+		return nil
+	}
+	st := x.side.Sample()
+	ts := &schema.TargetSideState{TCP: tcpMap(st.TCP), Counters: st.Counters}
+	if st.Sockstat != nil {
+		ts.TCPMemPages = st.Sockstat.TCPMemPages
+		x.sideReport.PeakTCPMemPages = max(x.sideReport.PeakTCPMemPages, ts.TCPMemPages)
+	}
+	for k, v := range st.Counters {
+		x.sideReport.Counters[k] += v
+	}
+	for k, v := range ts.TCP {
+		x.sideReport.PeakTCP[k] = max(x.sideReport.PeakTCP[k], v)
+	}
+	return ts
+}
+
+// sampleProc reads the process (under procMu), with its namespace's TCP
+// states from side; nil when there is none or it is gone.
+func (x *Watcher) sampleProc(elapsed time.Duration, side *schema.TargetSideState) *schema.ProcState {
 	if x.pids == nil || x.proc.Gone != "" {
 		return nil
 	}
@@ -372,6 +399,9 @@ func (x *Watcher) sampleProc(elapsed time.Duration) *schema.ProcState {
 		return nil
 	}
 	st := procState(ps, elapsed)
+	if side != nil {
+		st.TCP = side.TCP
+	}
 	r := x.proc
 	r.Samples++
 	if r.Comm == "" {
@@ -402,15 +432,10 @@ func (x *Watcher) peaks(st *schema.ProcState) {
 func procState(ps sut.PIDSample, at time.Duration) *schema.ProcState {
 	b := ps.Busiest()
 	st := &schema.ProcState{AtSec: at.Seconds(), PID: b.PID, Comm: b.Comm, FDs: b.FDs, NoFile: b.NoFileSoft,
-		TotalFDs: ps.FDs, Procs: len(ps.Procs), TCP: map[string]int{}}
+		TotalFDs: ps.FDs, Procs: len(ps.Procs)}
 	for _, p := range ps.Procs {
 		st.RSS += p.RSS
 		st.Threads += p.Threads
-	}
-	for k, v := range ps.TCP {
-		if v > 0 {
-			st.TCP[k] = v
-		}
 	}
 	return st
 }
@@ -466,6 +491,9 @@ func (x *Watcher) Failed(f *schema.Failure) {
 	}
 	if ps, err := x.pids.Sample(); err == nil {
 		st := procState(ps, time.Duration(f.AtSec*float64(time.Second)))
+		if side := x.sampleSide(); side != nil {
+			st.TCP = side.TCP
+		}
 		x.proc.AtFailure = st
 		x.peaks(st)
 	}
@@ -508,6 +536,8 @@ func (x *Watcher) Report(s *schema.Summary) {
 		l := *x.listen
 		r.Listen = &l
 	}
+	x.procMu.Lock()
+	defer x.procMu.Unlock()
 	if x.sideReport != nil {
 		sr := *x.sideReport
 		if len(sr.Counters) == 0 {

@@ -94,7 +94,9 @@ failure: {classes: [server-conn-limit]}
 		}}
 	r := testrun.Run(t, context.Background(), sc, opts)
 	f := r.Sum.TimeToFailure
-	if f == nil || f.Class != errclass.ClassServerConnLimit || f.Phase != errclass.PhaseServer || f.AtSec < 0.25 || f.AtSec > 3 {
+	// The line comes 300 ms after the watcher subscribed, which is before
+	// the load started.
+	if f == nil || f.Class != errclass.ClassServerConnLimit || f.Phase != errclass.PhaseServer || f.AtSec < 0.1 || f.AtSec > 3 {
 		t.Fatalf("time to failure = %+v, want server/server-conn-limit after ~0.3 s", f)
 	}
 	w := r.Sum.Watch
@@ -241,14 +243,16 @@ failure: {classes: [unavailable, server-emfile]}
 	if w == nil || w.Logs == nil || len(w.Logs.Matches) != 1 || w.Logs.Sources[0] != logFile {
 		t.Fatalf("watch = %+v, want one match from %s", w, logFile)
 	}
-	if m := w.Logs.Matches[0]; m.Class != errclass.ClassServerEMFILE || m.Count != 1 || m.FirstAtSec < 0.3 {
+	// The server changes 400 ms after the test started it, a little
+	// before the load started.
+	if m := w.Logs.Matches[0]; m.Class != errclass.ClassServerEMFILE || m.Count != 1 || m.FirstAtSec < 0.2 {
 		t.Errorf("log match %+v: want the appended line only, after 0.4 s", m)
 	}
 	p := w.Probe
 	if p == nil || p.OK == 0 || p.Failed == 0 || p.UnavailableFromSec == nil || p.FirstFailureAtSec == nil {
 		t.Fatalf("probe = %+v, want ok then failed, unavailable to the end", p)
 	}
-	if *p.FirstFailureAtSec < 0.35 || *p.UnavailableFromSec < *p.FirstFailureAtSec || p.Probes != p.OK+p.Failed || p.Latency.Count != p.OK {
+	if *p.FirstFailureAtSec < 0.2 || *p.UnavailableFromSec < *p.FirstFailureAtSec || p.Probes != p.OK+p.Failed || p.Latency.Count != p.OK {
 		t.Errorf("probe = %+v (first failure %v, unavailable from %v)", p, *p.FirstFailureAtSec, *p.UnavailableFromSec)
 	}
 	var refused, hungUp bool
@@ -260,8 +264,8 @@ failure: {classes: [unavailable, server-emfile]}
 		t.Errorf("probe outcomes %+v: want server-refused (the -ERR reply) and eof (hung up)", p.Outcomes)
 	}
 	f := r.Sum.TimeToFailure
-	if f == nil || (f.Class != errclass.ClassUnavailable && f.Class != errclass.ClassServerEMFILE) || f.AtSec < 0.35 {
-		t.Errorf("time to failure = %+v, want the refusal or the log line, after 0.4 s", f)
+	if f == nil || (f.Class != errclass.ClassUnavailable && f.Class != errclass.ClassServerEMFILE) || f.AtSec < 0.2 {
+		t.Errorf("time to failure = %+v, want the refusal or the log line, after ~0.4 s", f)
 	}
 	if w.Proc == nil || w.Proc.PID != os.Getpid() || w.Proc.Samples == 0 {
 		t.Errorf("proc = %+v, want this process sampled", w.Proc)

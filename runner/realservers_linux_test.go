@@ -11,6 +11,7 @@ import (
 
 	"github.com/nobufs/nobufs/internal/testkit"
 	"github.com/nobufs/nobufs/lab"
+	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/schema"
 	"github.com/nobufs/nobufs/workers/errclass"
 	"github.com/nobufs/nobufs/workers/program"
@@ -37,9 +38,12 @@ func needCells(t *testing.T) {
 
 // runShipped runs a shipped scenario into a temporary results directory
 // and checks that nothing of the launched target is left running.
-func runShipped(t *testing.T, file string) (*schema.Summary, string) {
+func runShipped(t *testing.T, file string, edit ...func(*scenarios.Scenario)) (*schema.Summary, string) {
 	t.Helper()
 	sc := testkit.Shipped(t, file)
+	for _, e := range edit {
+		e(sc)
+	}
 	sum, dir, err := Run(context.Background(), sc, Options{Out: t.TempDir(), HostState: true})
 	if err != nil {
 		t.Fatalf("run %s: %v", file, err)
@@ -89,17 +93,20 @@ func logMatch(sum *schema.Summary, class errclass.Class) *schema.LogMatch {
 func TestShippedTorRelayChurn(t *testing.T) {
 	needCells(t)
 	needBinary(t, "tor")
-	sum, _ := runShipped(t, "tor-relay-churn.yaml")
+	// RLIMIT_NOFILE 256 instead of the file's 512: the same failure from
+	// a third of the TLS handshakes (the test shares two cores).
+	sum, _ := runShipped(t, "tor-relay-churn.yaml", func(sc *scenarios.Scenario) { sc.Target.NoFile = 256 })
 	f := sum.TimeToFailure
 	if f == nil || f.Class != errclass.ClassServerConnLimit || f.Phase != errclass.PhaseServer {
 		t.Fatalf("time to failure = %+v, want tor's server-conn-limit (errors %+v)", f, sum.Errors)
 	}
+	// tor allows itself RLIMIT_NOFILE - 32 sockets and warns at the last.
 	m := logMatch(sum, errclass.ClassServerConnLimit)
-	if m == nil || !strings.Contains(m.FirstLine, "[warn] Failing because we have 479 connections already") || m.FirstAtSec != f.AtSec {
-		t.Errorf("tor's line = %+v, want \"Failing because we have 479 connections already\" at the failure", m)
+	if m == nil || !strings.Contains(m.FirstLine, "[warn] Failing because we have 223 connections already") || m.FirstAtSec != f.AtSec {
+		t.Errorf("tor's line = %+v, want \"Failing because we have 223 connections already\" at the failure", m)
 	}
-	if p := sum.Watch.Proc; p == nil || p.AtFailure == nil || p.AtFailure.NoFile != 512 || p.AtFailure.FDs < 480 || p.AtFailure.FDs > 512 {
-		t.Errorf("tor at the failure = %+v, want 480–512 of 512 descriptors", p)
+	if p := sum.Watch.Proc; p == nil || p.AtFailure == nil || p.AtFailure.NoFile != 256 || p.AtFailure.FDs < 224 || p.AtFailure.FDs > 256 {
+		t.Errorf("tor at the failure = %+v, want 224–256 of 256 descriptors", p)
 	}
 	if r := sum.Replies; r == nil || len(r.Classes) == 0 || r.Classes[0].Class != "tls-server-hello" {
 		t.Errorf("replies = %+v, want TLS ServerHellos", r)

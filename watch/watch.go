@@ -302,43 +302,43 @@ func (x *Watcher) watchExit() {
 // Sample reads every watcher once (the sampler's goroutine).
 func (x *Watcher) Sample(elapsed time.Duration) *schema.WatchSample {
 	s := &schema.WatchSample{}
-	any := false
+	got := false
 	x.procMu.Lock()
 	side := x.sampleSide()
 	ps := x.sampleProc(elapsed, side)
 	x.procMu.Unlock()
 	if ps != nil {
-		s.Proc, any = ps, true
+		s.Proc, got = ps, true
 	}
 	if side != nil {
-		s.TargetSide, any = side, true
+		s.TargetSide, got = side, true
 	}
 	if x.logs != nil {
 		if ls, err := x.logs.Sample(); err == nil {
 			s.Logs = x.deltas(ls, x.prevLogs)
-			any = any || len(s.Logs) > 0
+			got = got || len(s.Logs) > 0
 		}
 	}
 	if x.kmsg != nil {
 		if ks, err := x.kmsg.Sample(); err == nil {
 			s.Kernel = x.deltas(ks.LogSample, x.prevKernel)
 			x.kernel.Missed = ks.Missed
-			any = any || len(s.Kernel) > 0
+			got = got || len(s.Kernel) > 0
 		}
 	}
 	if ls := x.sampleListen(elapsed); ls != nil {
-		s.Listen, any = ls, true
+		s.Listen, got = ls, true
 	}
 	if x.probe != nil {
-		s.Probe, any = x.probe.take(), true
+		s.Probe, got = x.probe.take(), true
 	}
 	if x.prog != nil && !x.exitSeen {
 		if e, ok := x.prog.Exit(); ok {
 			e.DuringRun = true
-			s.Exited, x.exitSeen, any = &e, true, true
+			s.Exited, x.exitSeen, got = &e, true, true
 		}
 	}
-	if !any {
+	if !got {
 		return nil
 	}
 	return s

@@ -153,10 +153,9 @@ func (k *halfOpenKind) Op(ctx context.Context, w *workers.Worker, op uint64) {
 	// Held: say the first word, then keep the connection, reading what
 	// comes, so that the server closing it (FIN: eof, RST: econnreset;
 	// phase recv) is seen and counted when it comes.
-	lived := true
+	var lived bool
 	if phase, serr := k.say.say(ctx, w, c); serr != nil {
 		w.Fail(ctx, op, phase, serr)
-		lived = false
 	} else {
 		// A run that stops during the hold ends it as before: not a failure.
 		lived = hold(ctx, w, op, c, time.Now().Add(k.h.Hold.D())) || ctx.Err() != nil

@@ -142,11 +142,15 @@ failure: {classes: [server-refused]}
 // seen doing so, each counted with phase recv — not reported as held.
 func TestWireHeldConnectionsClosedByServer(t *testing.T) {
 	addr := serve(t, func(i int, c *net.TCPConn) {
-		switch i % 3 {
-		case 0: // hold it
+		if i%3 == 0 { // hold it
 			drain(c)
-		case 1: // FIN
-		case 2: // RST
+			return
+		}
+		// Close once the client's connect has surely returned: a reset
+		// racing the handshake would end the connect, not the hold.
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		_, _ = c.Read(make([]byte, 1))
+		if i%3 == 2 { // RST, else FIN
 			_ = c.SetLinger(0)
 		}
 	})

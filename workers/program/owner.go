@@ -87,8 +87,8 @@ const maxCleanupDepth = 6
 
 // Cleanup reaps (Reap) every launched target a dead nobufs left under the
 // results root: each directory named target holding a sut.pid. It returns
-// what it ended ("DIR: N processes") and what it kept (owner still
-// running). A missing root is nothing to do.
+// what it ended ("DIR: N processes", or that nothing of it was running
+// any more) and what it kept (owner still running). A missing root is nothing to do.
 func Cleanup(root string) (reaped, kept []string, err error) {
 	var errs []error
 	werr := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -117,6 +117,8 @@ func Cleanup(root string) (reaped, kept []string, err error) {
 			errs = append(errs, err)
 		case k:
 			kept = append(kept, path)
+		case n == 0:
+			reaped = append(reaped, path+": nothing was left running (its record is removed)")
 		default:
 			reaped = append(reaped, fmt.Sprintf("%s: %d processes", path, n))
 		}

@@ -186,8 +186,9 @@ type TargetSideReport struct {
 	// PeakTCP is each TCP state's most sockets at one sample (syn_recv
 	// counts the SYN queue's request sockets).
 	PeakTCP map[string]int `json:"peak_tcp,omitempty"`
-	// PeakTCPMemPages is the most memory its TCP sockets held at one
-	// sample (/proc/net/sockstat "mem", in pages).
+	// PeakTCPMemPages is the most memory TCP sockets held at one sample
+	// (/proc/net/sockstat "mem", in pages): the kernel's count over every
+	// namespace (tcp_mem is host-global), not the server's alone.
 	PeakTCPMemPages int `json:"peak_tcp_mem_pages,omitempty"`
 }
 

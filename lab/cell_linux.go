@@ -460,6 +460,7 @@ func (c *Cell) namespaces() *workers.Namespaces {
 	return &workers.Namespaces{
 		Name:        c.Name,
 		ClientPath:  c.ClientNSPath(),
+		TargetPath:  filepath.Join(netnsDir, c.TargetNS),
 		TargetAddr:  c.TargetAddr.Addr(),
 		EnterClient: func() error { return unix.Setns(cfd, unix.CLONE_NEWNET) },
 		EnterTarget: func() error { return unix.Setns(tfd, unix.CLONE_NEWNET) },

@@ -50,3 +50,6 @@ func (c *Cell) ClientNSPath() string { return "" }
 var ErrThreads = errors.New("not enough threads for a cell run")
 
 func checkThreads(int) error { return nil }
+
+func wantsSynDrop(*scenarios.Scenario) bool { return false }
+func (c *Cell) dropSynAcks() error          { return ErrUnsupported }

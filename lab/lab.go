@@ -2,7 +2,7 @@
 // network namespace joined by a veth pair, with their own sysctls, shaping
 // and faults — and runs scenarios inside them. A cell is made for one run
 // and removed after it, also on error, cancellation and panic; everything
-// it creates carries a run-unique name prefix (nb-<pid>-<n>) so that
+// it creates carries a run-unique name prefix (nb-<token>-<n>) so that
 // Cleanup can remove what a crashed run left, and nothing else.
 //
 // Only Linux has cells; elsewhere New returns ErrUnsupported. Cells need
@@ -63,6 +63,11 @@ func (Placement) Run(ctx context.Context, sc *scenarios.Scenario, opts workers.O
 			err = fmt.Errorf("remove cell %s: %w", c.Name, cerr)
 		}
 	}()
+	if wantsSynDrop(sc) {
+		if err := c.dropSynAcks(); err != nil {
+			return nil, err
+		}
+	}
 	fs := c.newFaults(sc)
 	defer fs.stop() // before Close (defers run last-in first-out), also on panic
 	opts.Namespaces = c.namespaces()

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-	"golang.org/x/sys/unix"
 )
 
 // envHoldLock makes the test binary a lock holder: it takes the flock on
@@ -26,7 +25,7 @@ func TestMain(m *testing.M) {
 	if p := os.Getenv(envHoldLock); p != "" {
 		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
 		if err == nil {
-			err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+			err = lockExclusive(f)
 		}
 		if err != nil {
 			os.Exit(3)

@@ -65,6 +65,7 @@ func Text(w io.Writer, s *schema.Summary) error {
 	for _, section := range sectionText {
 		section(tw, s)
 	}
+	serverText(tw, s)
 	if p := s.Prediction; p != nil {
 		if p.Resource == "none" || p.Resource == "unknown" {
 			fmt.Fprintf(tw, "predicted\t%s: %s\n", p.Resource, p.Detail)

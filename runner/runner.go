@@ -21,8 +21,10 @@ import (
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/schema"
 	"github.com/nobufs/nobufs/segment"
+	"github.com/nobufs/nobufs/watch"
 	"github.com/nobufs/nobufs/workers"
 	"github.com/nobufs/nobufs/workers/kinds"
+	"github.com/nobufs/nobufs/workers/program"
 	"github.com/nobufs/nobufs/workers/targets"
 )
 
@@ -136,6 +138,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summar
 		SampleEvery:  o.SampleEvery,
 		Segment:      seg,
 		SegmentInfo:  segInfo,
+		Dir:          rec.Dir,
+		Program:      program.New,
+		Watch:        watch.New,
 	}
 	if o.HostState {
 		wopts.HostState = hostState

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -116,6 +117,7 @@ func parseNode(name string, root *yaml.Node) (*Scenario, error) {
 		bad[p.Path] = true
 	}
 	Resolve(&s)
+	resolveWire(&s, filepath.Dir(name))
 	if k, ok := kindSpec(s.Kind); ok && k.Resolve != nil {
 		k.Resolve(&s, func(path string) bool { _, ok := d.pos[path]; return ok })
 	}

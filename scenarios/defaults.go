@@ -6,8 +6,9 @@ import "time"
 // Fields a file leaves out keep these values; docs/scenarios.md lists them.
 func Default(kind string) Scenario {
 	s := Scenario{
-		Kind:   kind,
-		Target: Target{Listen: "127.0.0.1:0"},
+		Kind: kind,
+		Target: Target{Listen: "127.0.0.1:0", ReadyTimeout: Duration(10 * time.Second), StopGrace: Duration(3 * time.Second),
+			Watch: Watch{Kernel: true}},
 		Load: Load{
 			Model:   ModelClosed,
 			Workers: 4,
@@ -55,7 +56,8 @@ func TargetOptionsFor(s *Scenario) TargetOptions {
 // Resolve fills what depends on other fields (the default target mode) so
 // that the scenario recorded with the results says exactly what ran.
 func Resolve(s *Scenario) {
-	if s.Target.Builtin == "" && s.Target.Address == "" {
+	if s.Target.Builtin == "" && s.Target.Address == "" && !s.Target.Launched() {
 		s.Target.Builtin = DefaultTarget(s)
 	}
+	resolveTarget(s)
 }

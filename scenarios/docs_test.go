@@ -104,6 +104,10 @@ func defaultAt(path string) string {
 		return x
 	case []string:
 		return strings.Join(x, ", ")
+	case map[string]string:
+		if len(x) == 0 {
+			return "" // none
+		}
 	}
 	return fmt.Sprint(v.Interface())
 }

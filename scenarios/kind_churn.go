@@ -86,7 +86,12 @@ func validateChurn(v *validator, s *Scenario) {
 	if b := s.Target.Builtin; b != "" && b != TargetChurnPeer {
 		v.add("target.builtin", fmt.Sprintf("kind churn needs target.builtin: %s (it answers each burst), got %s", TargetChurnPeer, b))
 	}
-	if c.Peers > 1 && s.Cell != nil {
+	if s.Target.Launched() && !s.HasPayload() {
+		v.add("wire", "kind churn against a launched server needs wire (a greeting or payload): its bursts are churn-peer's framing otherwise")
+	}
+	if c.Peers > 1 && s.Target.Launched() {
+		v.add("churn.peers", fmt.Sprintf("churn.peers: %d; a launched server listens on one address: set churn.peers: 1", c.Peers))
+	} else if c.Peers > 1 && s.Cell != nil {
 		v.add("churn.peers", fmt.Sprintf("churn.peers: %d peers need %d consecutive loopback addresses, and a cell's target side has one address (its veth's); set churn.peers: 1 in a cell", c.Peers, c.Peers))
 	} else if c.Peers > 1 {
 		base, path := s.Target.Listen, "target.listen"
@@ -114,7 +119,7 @@ var churnSpec = KindSpec{
 	// (consecutive loopback addresses, which the built-in churn-peer
 	// listens on) would send most connects nowhere.
 	Resolve: func(s *Scenario, given func(string) bool) {
-		if s.Target.Address != "" && !given("churn.peers") {
+		if (s.Target.Address != "" || s.Target.Launched()) && !given("churn.peers") {
 			s.Churn.Peers = 1
 		}
 	},

@@ -1,6 +1,22 @@
 package scenarios
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
+
+// Half-open modes: which queue of the server the connects fill.
+const (
+	// HalfOpenAcceptQueue: handshakes complete; against a listener that
+	// does not accept, the accept queue fills (backlog + 1), then SYNs are
+	// dropped.
+	HalfOpenAcceptQueue = "accept-queue"
+	// HalfOpenSynQueue: in a lab cell, the client side drops the server's
+	// SYN-ACKs (an nft rule in the client namespace), so no handshake
+	// completes and the server holds each connection in SYN_RECV: its SYN
+	// queue fills (tcp_max_syn_backlog), then cookies or drops.
+	HalfOpenSynQueue = "syn-queue"
+)
 
 // HalfOpen is the half-open kind: connects kept in flight against a target
 // that never completes them. Each operation is one connect: it stays
@@ -18,6 +34,8 @@ type HalfOpen struct {
 	MaxNewPerSec float64 `yaml:"max_new_per_sec" json:"max_new_per_sec"`
 	// Hold is how long a completed connection is kept open before close.
 	Hold Duration `yaml:"hold" json:"hold"`
+	// Mode is HalfOpenAcceptQueue or HalfOpenSynQueue.
+	Mode string `yaml:"mode" json:"mode"`
 }
 
 func validateHalfOpen(v *validator, s *Scenario) {
@@ -26,6 +44,10 @@ func validateHalfOpen(v *validator, s *Scenario) {
 	v.num("half_open.max_pending", float64(h.MaxPending))
 	v.num("half_open.max_new_per_sec", h.MaxNewPerSec)
 	v.num("half_open.hold", float64(h.Hold))
+	v.enum("half_open.mode", h.Mode)
+	if h.Mode == HalfOpenSynQueue && s.Cell == nil {
+		v.add("half_open.mode", fmt.Sprintf("half_open.mode: %s drops the server's SYN-ACKs on the client side of a lab cell; add a cell section", HalfOpenSynQueue))
+	}
 	if s.Target.Builtin == TargetChurnPeer {
 		v.add("target.builtin", "kind half-open cannot use target.builtin: churn-peer (it waits for a framed burst); use never-accept, or sink/accept-close/echo as a control")
 	}
@@ -35,7 +57,7 @@ var halfOpenSpec = KindSpec{
 	Name:    KindHalfOpen,
 	Section: "half_open",
 	Defaults: func(s *Scenario) {
-		s.HalfOpen = &HalfOpen{Backlog: 1, Hold: Duration(30 * time.Second)}
+		s.HalfOpen = &HalfOpen{Backlog: 1, Hold: Duration(30 * time.Second), Mode: HalfOpenAcceptQueue}
 		s.Failure.Classes = []string{"deadline", "etimedout", "econnrefused", "ehostunreach", "enetunreach"}
 		s.Stop.OnFailure = false
 	},

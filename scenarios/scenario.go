@@ -107,6 +107,9 @@ type Scenario struct {
 	Expect  Expect  `yaml:"expect" json:"expect"`
 	// Cell, when set, runs the scenario inside a lab cell (docs/lab.md).
 	Cell *Cell `yaml:"cell,omitempty" json:"cell,omitempty"`
+	// Wire, when set, is what each connection says first and how its
+	// answer is read (see Wire).
+	Wire *Wire `yaml:"wire,omitempty" json:"wire,omitempty"`
 
 	// PortExhaustion holds the settings of kind port-exhaustion.
 	PortExhaustion *PortExhaustion `yaml:"port_exhaustion,omitempty" json:"port_exhaustion,omitempty"`
@@ -139,6 +142,25 @@ type Target struct {
 	Address string `yaml:"address,omitempty" json:"address,omitempty"`
 	// Allow lists CIDRs an external Address may be in besides loopback.
 	Allow []string `yaml:"allow,omitempty" json:"allow,omitempty"`
+
+	// Server launches a known server program for the run (ServerNames);
+	// Command launches a program of the user's own. Both listen on
+	// Listen's address (a lab cell's target side in a cell) and end with
+	// the run. See target_program.go.
+	Server  string   `yaml:"server,omitempty" json:"server,omitempty"`
+	Command *Command `yaml:"command,omitempty" json:"command,omitempty"`
+	// Params are the launched program's template parameters.
+	Params map[string]string `yaml:"params,omitempty" json:"params,omitempty"`
+	// NoFile is the launched program's RLIMIT_NOFILE (0: inherited).
+	NoFile uint64 `yaml:"nofile" json:"nofile"`
+	// ReadyTimeout bounds the wait for the launched program's port;
+	// StopGrace is the time between its SIGTERM and SIGKILL at the end.
+	ReadyTimeout Duration `yaml:"ready_timeout" json:"ready_timeout"`
+	StopGrace    Duration `yaml:"stop_grace" json:"stop_grace"`
+	// Watch says what of the server is watched beside the load.
+	Watch Watch `yaml:"watch" json:"watch"`
+	// Probe, when set, checks the service's availability beside the load.
+	Probe *Probe `yaml:"probe,omitempty" json:"probe,omitempty"`
 }
 
 // Load says how operations are issued.

@@ -18,6 +18,14 @@ var ErrorClasses = []string{
 	"econnrefused", "econnreset", "econnaborted", "etimedout", "ehostunreach",
 	"enetunreach", "enetdown", "epipe", "eagain", "einprogress", "einval",
 	"eacces", "eperm", "enomem", "deadline", "eof", "canceled", "other",
+	// What a real server, the kernel's log and the availability probe say
+	// (docs/errors.md, "Server, kernel and probe classes").
+	"server-refused", "server-bad-request", "server-conn-limit", "server-worker-connections",
+	"server-emfile", "server-enfile", "server-nomem", "server-fd-low", "server-fd-too-low",
+	"server-error", "server-exited",
+	"kernel-syn-flood", "kernel-tcp-oom", "kernel-orphans", "kernel-tw-overflow",
+	"kernel-conntrack-full", "kernel-file-max", "kernel-neigh-overflow", "kernel-oom-kill",
+	"unavailable",
 }
 
 // Bound is the allowed range of a numeric or duration field.
@@ -96,6 +104,18 @@ var Bounds = map[string]Bound{
 
 	"limits.nofile": {Min: 16, Max: 1 << 20, ZeroOK: true},
 
+	"target.nofile":        {Min: 16, Max: 1 << 20, ZeroOK: true},
+	"target.ready_timeout": {Min: 10 * ms, Max: 600 * sec, Duration: true},
+	"target.stop_grace":    {Min: 0, Max: 60 * sec, Duration: true},
+	"target.watch.pid":     {Min: 1, Max: 1 << 22, ZeroOK: true},
+	"target.probe.every":   {Min: 10 * ms, Max: 3600 * sec, Duration: true},
+	"target.probe.timeout": {Min: ms, Max: 600 * sec, Duration: true},
+
+	"wire.expect.max_bytes":      {Min: 1, Max: 1 << 20},
+	"wire.expect.timeout":        {Min: ms, Max: 600 * sec, Duration: true},
+	"wire.expect.first_line_max": {Min: 8, Max: 4096},
+	"wire.expect.lines":          {Min: 1, Max: 256},
+
 	"stop.duration":      {Min: ms, Max: 24 * 3600 * sec, Duration: true},
 	"stop.max_ops":       {Min: 1, Max: 1e10},
 	"stop.after_failure": {Min: 0, Max: 3600 * sec, Duration: true},
@@ -149,6 +169,12 @@ var Bounds = map[string]Bound{
 // enforces them and docs/scenarios.md lists them.
 var Enums = map[string][]string{
 	"target.builtin":              TargetModes,
+	"target.server":               ServerNames,
+	"target.command.ready":        {ReadyListen, ReadyConnect},
+	"target.watch.rules[].class":  RuleClasses,
+	"wire.greeting":               GreetingNames,
+	"wire.expect.rules[].class":   RuleClasses,
+	"half_open.mode":              {HalfOpenAcceptQueue, HalfOpenSynQueue},
 	"load.model":                  {ModelClosed, ModelOpen},
 	"load.arrival":                {ArrivalConstant, ArrivalPoisson},
 	"failure.classes[]":           ErrorClasses,
@@ -193,6 +219,7 @@ func validate(s *Scenario) []fieldError {
 	switch {
 	case s.Target.Address != "" && s.Target.Builtin != "":
 		v.add("target.address", "give target.address or target.builtin, not both")
+	case s.Target.Launched():
 	case s.Target.Address != "":
 		if _, err := netip.ParseAddrPort(s.Target.Address); err != nil {
 			v.add("target.address", fmt.Sprintf("target.address %q: want IP:PORT such as 127.0.0.1:8080 or [::1]:8080", s.Target.Address))
@@ -280,6 +307,9 @@ func validate(s *Scenario) []fieldError {
 	if s.Cell != nil {
 		validateCell(&v, s)
 	}
+
+	validateTarget(&v, s)
+	validateWire(&v, s)
 
 	// Kind-specific sections: only the one of the scenario's kind.
 	validateKinds(&v, s)

@@ -89,6 +89,11 @@ type Summary struct {
 	// between processes (load.segments); Segments in the merged summary.
 	Segment  *SegmentInfo `json:"segment,omitempty"`
 	Segments []SegmentRef `json:"segments,omitempty"`
+	// Replies is what the connections said and the server answered
+	// (scenario.wire); nil when they said nothing.
+	Replies *RepliesReport `json:"replies,omitempty"`
+	// Watch is what was seen of the server beside the load.
+	Watch *WatchReport `json:"watch,omitempty"`
 	// Notes lists problems of the harness itself that did not stop the run.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -117,6 +122,8 @@ type TargetInfo struct {
 	BytesWritten uint64 `json:"bytes_written,omitempty"`
 	Datagrams    uint64 `json:"datagrams,omitempty"`
 	Vanished     uint64 `json:"vanished,omitempty"`
+	// Program describes a launched target (target.server, target.command).
+	Program *ProgramInfo `json:"program,omitempty"`
 }
 
 // OpCounts counts operations. Issued = OK + Failed + Aborted; Dropped

@@ -40,6 +40,8 @@ type Sample struct {
 	Host any `json:"host,omitempty"`
 	// Extra holds the kind's own gauges (see the kind's documentation).
 	Extra map[string]any `json:"extra,omitempty"`
+	// Watch is the server's side in this interval (Options.Watch).
+	Watch *WatchSample `json:"watch,omitempty"`
 }
 
 // ErrorDelta counts one (phase, class, code) within an interval.

@@ -75,6 +75,14 @@ type Options struct {
 	// schema.StopThreshold (a threshold with abort was crossed). It must
 	// not block.
 	OnSample func(schema.Sample) (stop bool)
+	// Dir is the run directory (where a launched target keeps its config,
+	// data and output); empty when the run has none.
+	Dir string
+	// Program starts a launched target (target.server, target.command;
+	// package workers/program), Watch the watchers of the server's side
+	// (package watch). See watch.go.
+	Program NewProgram
+	Watch   NewWatcher
 }
 
 // Progress is a live view of a run, for a progress line.
@@ -113,6 +121,10 @@ type run struct {
 	// *Failure is never modified.
 	ttf       atomic.Pointer[schema.Failure]
 	onFailure func()
+	// signals holds what the watchers record; onFirstFailure tells the
+	// watcher of the run's failure (see watch.go).
+	signals        *signals
+	onFirstFailure func(*schema.Failure)
 }
 
 // enterClient is the function that moves a thread to the client side, nil
@@ -155,6 +167,9 @@ func (r *run) firstError(k errclass.ErrorKey, at time.Duration, op uint64) {
 			return
 		}
 		if r.ttf.CompareAndSwap(cur, f) {
+			if cur == nil && r.onFirstFailure != nil {
+				r.onFirstFailure(f)
+			}
 			if cur == nil && r.onFailure != nil {
 				r.onFailure()
 			}
@@ -186,6 +201,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 		opts.Segment = segment.Whole
 	}
 	r := &run{sc: sc, seg: opts.Segment, ns: opts.Namespaces, failSet: map[errclass.Class]bool{}}
+	r.signals = newSignals(r)
 	for _, c := range sc.Failure.Classes {
 		r.failSet[errclass.Class(c)] = true
 	}
@@ -200,7 +216,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	where := func(err error) error { return err }
 	if ns := r.ns; ns != nil {
 		where = func(err error) error { return fmt.Errorf("cell %s: %w", ns.Name, err) }
-		if sc.Target.Builtin == "" {
+		if sc.Target.Address != "" {
 			return nil, where(errors.New("a cell runs the built-in target in its target namespace; target.address cannot be used in a cell"))
 		}
 	}
@@ -220,7 +236,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 		sum.Settings.Rlimits["nofile_in_run"] = hostfacts.Rlimit{Soft: sc.Limits.NoFile, Hard: sum.Settings.Rlimits["nofile"].Hard}
 	}
 
-	tgt, addr, err := startTarget(sc, opts, r)
+	tgt, addr, err := startTarget(ctx, sc, opts, r)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +245,13 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 		sum.Target = tgt.Info()
 	} else {
 		sum.Target = schema.TargetInfo{Mode: "external", Address: addr}
+	}
+	watcher, err := startWatch(sc, opts, r, tgt, addr)
+	if err != nil {
+		return nil, err
+	}
+	if watcher != nil {
+		defer watcher.Close()
 	}
 
 	env := &Env{Scenario: sc, Addr: addr, Target: tgt, run: r}
@@ -260,6 +283,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st := newStopper(cancel)
+	defer context.AfterFunc(runCtx, r.signals.stop)()
 	var afterFailure *time.Timer
 	var afterMu sync.Mutex
 	r.onFailure = func() {
@@ -288,6 +312,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	}
 
 	r.start = time.Now()
+	r.signals.begin(r.start)
 	sum.Started = r.start.UTC()
 	tl := &timeline{w: opts.Timeline}
 	tl.write(schema.StartLine{Type: "start", Schema: schema.SchemaVersion, Tool: sum.Tool, Scenario: sc, Started: sum.Started, Target: sum.Target, Settings: sum.Settings, Segment: opts.SegmentInfo})
@@ -299,7 +324,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 	durTimer := time.AfterFunc(sc.Stop.Duration.D(), func() { st.stop(schema.StopDuration) })
 	defer durTimer.Stop()
 
-	smp := &sampler{r: r, tl: tl, kind: k, hostState: hostState, progress: opts.Progress, prevErrs: map[errclass.ErrorKey]*errStat{}}
+	smp := &sampler{r: r, tl: tl, kind: k, hostState: hostState, watch: watcher, progress: opts.Progress, prevErrs: map[errclass.ErrorKey]*errStat{}}
 	if opts.OnSample != nil {
 		smp.onSample = func(s schema.Sample) {
 			if opts.OnSample(s) {
@@ -314,6 +339,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts Options) (*schema.Sum
 
 	summarise(ctx, r, st, sum)
 	k.Report(sum)
+	if watcher != nil {
+		watcher.Report(sum)
+	}
 	if tgt != nil {
 		tgt.Close()
 		sum.Target = tgt.Info()
@@ -345,7 +373,10 @@ var ErrTimeline = errors.New("timeline not written")
 // namespace when the run has one) and returns it with the address the load
 // goes to; for an external target it checks the address is allowed and
 // returns a nil Target.
-func startTarget(sc *scenarios.Scenario, opts Options, r *run) (Target, string, error) {
+func startTarget(ctx context.Context, sc *scenarios.Scenario, opts Options, r *run) (Target, string, error) {
+	if sc.Target.Launched() {
+		return startProgram(ctx, sc, opts, r)
+	}
 	if sc.Target.Builtin == "" {
 		addr := sc.Target.Address
 		if err := CheckTarget(addr, sc.Target.Allow, opts.AllowTargets); err != nil {
@@ -406,6 +437,13 @@ func summarise(ctx context.Context, r *run, st *stopper, sum *schema.Summary) {
 	for k, e := range all {
 		t.AddError(k, e.count, e.firstAt.Seconds(), e.firstOp)
 		t.Ops.Failed += e.count // every failed operation has its key
+	}
+	// What the watchers saw of the server is in the error table, but no
+	// operation of the load failed with it.
+	sig := map[errclass.ErrorKey]*errStat{}
+	r.signals.w.snapshotErrors(sig)
+	for k, e := range sig {
+		t.AddError(k, e.count, e.firstAt.Seconds(), e.firstOp)
 	}
 	t.Ops.Issued = min(r.issued.Load(), r.sc.Stop.MaxOps)
 	t.Ops.Aborted = t.Ops.Issued - min(t.Ops.Issued, t.Ops.OK+t.Ops.Failed)

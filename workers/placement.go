@@ -49,8 +49,10 @@ type Namespaces struct {
 	// Name names the place in messages (the cell, nb-…).
 	Name string
 	// ClientPath is the client namespace's path (/run/netns/…), where the
-	// host state is sampled.
+	// host state is sampled; TargetPath the target's (a launched target
+	// runs there, and the server's side is watched there).
 	ClientPath string
+	TargetPath string
 	// TargetAddr is the target side's address; the built-in target
 	// listens there and the load is sent to it.
 	TargetAddr netip.Addr

@@ -42,6 +42,7 @@ type sampler struct {
 	tl        *timeline
 	kind      Kind
 	hostState func() any
+	watch     Watcher
 	progress  func(Progress)
 	// onSample, when set, sees each sample after it is written.
 	onSample func(schema.Sample)
@@ -63,10 +64,12 @@ func (s *sampler) sample() {
 		in += w.bytesIn.Load()
 		w.snapshotErrors(errs)
 	}
-	// Every failed operation is counted under its error key.
+	// Every failed operation is counted under its error key; the
+	// watchers' keys, added next, are no operation's.
 	for _, st := range errs {
 		failed += st.count
 	}
+	s.r.signals.w.snapshotErrors(errs)
 	issued := min(s.r.issued.Load(), s.r.sc.Stop.MaxOps)
 	dropped := s.r.dropped.Load()
 	open := s.r.open.Load()
@@ -99,6 +102,9 @@ func (s *sampler) sample() {
 	}
 	if ext, ok := s.kind.(Sampler); ok {
 		smp.Extra = ext.Sample(now)
+	}
+	if s.watch != nil {
+		smp.Watch = s.watch.Sample(now)
 	}
 	s.tl.write(smp)
 	if s.onSample != nil {

@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/nobufs/nobufs/lab"
+	"github.com/nobufs/nobufs/workers/program"
 )
 
 // A nobufs command runs in two processes: a small supervisor (the process
@@ -116,6 +117,15 @@ wait:
 		}
 	}
 	for _, d := range ws.dirs {
+		// A launched target has died with the worker (Pdeathsig); what it
+		// started may not have, outside a PID namespace of its own.
+		reaped, _, err := program.Cleanup(d)
+		for _, r := range reaped {
+			fmt.Fprintf(stderr, "nobufs: ended the launched target of %s, which it left\n", r)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "nobufs: cleanup: %v\n", err)
+		}
 		fmt.Fprintf(stderr, "nobufs: results so far are in %s; rebuild a run's summary with: nobufs report --rebuild DIR\n", d)
 	}
 	return exitInternal

@@ -17,6 +17,7 @@ import (
 	"github.com/nobufs/nobufs/lab"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/sweep"
+	"github.com/nobufs/nobufs/workers/program"
 )
 
 func newSweepCmd(st *state) *cobra.Command {
@@ -158,6 +159,7 @@ func newLabCmd(st *state) *cobra.Command {
 		Short: "Manage lab cells (network namespaces made for runs)",
 	}
 	var force bool
+	var out string
 	cleanup := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Remove what crashed runs left: namespaces named nb-<token>-…",
@@ -168,6 +170,10 @@ running left behind. A cell's owner proves it runs by holding a lock
 zombie and in another PID namespace. Nothing else is touched — not a name
 of another form, not a symlink, not a mount of anything but a namespace.
 Cells of a process still running are kept, and listed, unless --force.
+It also ends the launched targets (target.server, target.command) a dead
+nobufs left under --out: each run's target/ directory records the program
+(PID and start time) and the nobufs that started it; a program is ended
+only if that nobufs is gone and the PID still names the program.
 Needs root.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -178,16 +184,24 @@ Needs root.`,
 			for _, k := range kept {
 				fmt.Fprintf(st.stdout, "kept %s; --force removes it\n", k)
 			}
-			if err != nil {
+			reaped, running, perr := program.Cleanup(out)
+			for _, r := range reaped {
+				fmt.Fprintf(st.stdout, "ended the launched target of %s\n", r)
+			}
+			for _, k := range running {
+				fmt.Fprintf(st.stdout, "kept the launched target of %s: the nobufs that started it still runs\n", k)
+			}
+			if err = errors.Join(err, perr); err != nil {
 				return &exitError{code: exitInternal, err: err}
 			}
-			if len(removed) == 0 && len(kept) == 0 {
+			if len(removed) == 0 && len(kept) == 0 && len(reaped) == 0 && len(running) == 0 {
 				fmt.Fprintln(st.stdout, "nothing to remove")
 			}
 			return nil
 		},
 	}
 	cleanup.Flags().BoolVar(&force, "force", false, "also remove cells of nobufs processes that are still running")
+	cleanup.Flags().StringVar(&out, "out", "results", "results directory whose runs' launched targets to end")
 	cmd.AddCommand(cleanup)
 	return cmd
 }

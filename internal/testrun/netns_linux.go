@@ -56,6 +56,7 @@ func PrivateNetNS(t testing.TB) *workers.Namespaces {
 	return &workers.Namespaces{
 		Name:        "test-" + t.Name(),
 		ClientPath:  fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), m.fd),
+		TargetPath:  fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), m.fd),
 		TargetAddr:  netip.MustParseAddr("127.0.0.1"),
 		EnterClient: enter,
 		EnterTarget: enter,

@@ -71,6 +71,6 @@
 // Tor, Nginx, Redis and HAProxy are table entries: a config template
 // (servers/*.tmpl, embedded), argv, parameters with defaults, and rules
 // that map each server's own failure lines to classes. Launch starts one
-// with all its watchers; docs/real-servers-notes.md has what each does at
+// with all its watchers; docs/real-servers.md has what each does at
 // its limits, measured by this package's tests.
 package sut

@@ -92,6 +92,10 @@ func (k *KmsgWatch) Sample() (KmsgSample, error) {
 	return s, err
 }
 
+// SetOnMatch makes Sample call fn with each record that matches a rule,
+// as it reads it.
+func (k *KmsgWatch) SetOnMatch(fn func(MatchedLine)) { k.m.setOnMatch(fn) }
+
 // Close closes the kernel log.
 func (k *KmsgWatch) Close() error {
 	if k.fd < 0 {

@@ -15,5 +15,8 @@ func OpenKmsg(rules []Rule) (*KmsgWatch, error) {
 // Sample returns ErrUnsupported outside Linux.
 func (k *KmsgWatch) Sample() (KmsgSample, error) { return KmsgSample{}, ErrUnsupported }
 
+// SetOnMatch does nothing outside Linux.
+func (k *KmsgWatch) SetOnMatch(func(MatchedLine)) {}
+
 // Close does nothing outside Linux.
 func (k *KmsgWatch) Close() error { return nil }

@@ -64,6 +64,19 @@ type matcher struct {
 	rules   []Rule
 	lines   uint64
 	matches []Match
+	// onMatch, when set, is called with each matching line, outside mu.
+	onMatch func(MatchedLine)
+}
+
+// MatchedLine is one line that matched a rule, handed to an OnMatch
+// function as it is seen.
+type MatchedLine struct {
+	Class string
+	Line  string // cut at MaxMatchLine bytes
+	Time  time.Time
+	// Kernel is the kernel log record's timestamp (time since boot); 0
+	// for other logs.
+	Kernel time.Duration
 }
 
 // feed classifies one line; it returns the class ("" when no rule matches).
@@ -76,19 +89,34 @@ func (m *matcher) feed(line string, at time.Time, kernel time.Duration) string {
 		}
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.lines++
 	if class == "" {
+		m.mu.Unlock()
 		return ""
 	}
+	found := false
 	for i := range m.matches {
 		if m.matches[i].Class == class {
 			m.matches[i].Count++
-			return class
+			found = true
+			break
 		}
 	}
-	m.matches = append(m.matches, Match{Class: class, Count: 1, First: at, FirstLine: cutLine(line, MaxMatchLine), Kernel: kernel})
+	if !found {
+		m.matches = append(m.matches, Match{Class: class, Count: 1, First: at, FirstLine: cutLine(line, MaxMatchLine), Kernel: kernel})
+	}
+	on := m.onMatch
+	m.mu.Unlock()
+	if on != nil {
+		on(MatchedLine{Class: class, Line: cutLine(line, MaxMatchLine), Time: at, Kernel: kernel})
+	}
 	return class
+}
+
+func (m *matcher) setOnMatch(fn func(MatchedLine)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.onMatch = fn
 }
 
 func (m *matcher) sample() LogSample {
@@ -142,6 +170,11 @@ func NewLogWatch(rules []Rule) (*LogWatch, error) {
 // Feed classifies one line seen at at; it returns the line's class ("" when
 // no rule matches).
 func (w *LogWatch) Feed(line string, at time.Time) string { return w.m.feed(line, at, 0) }
+
+// SetOnMatch makes the watch call fn with every line that matches a rule,
+// as it is fed or read (from the goroutine feeding or sampling), after
+// counting it. A caller that records signals as they happen uses it.
+func (w *LogWatch) SetOnMatch(fn func(MatchedLine)) { w.m.setOnMatch(fn) }
 
 // OnLine feeds a launched program's output line; use it as Spec.OnLine.
 func (w *LogWatch) OnLine(l Line) { w.m.feed(l.Text, l.Time, 0) }

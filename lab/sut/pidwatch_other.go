@@ -10,3 +10,6 @@ func WatchPID(pid int) (*PIDWatch, error) { return nil, ErrUnsupported }
 
 // Sample returns ErrUnsupported outside Linux.
 func (w *PIDWatch) Sample() (PIDSample, error) { return PIDSample{}, ErrUnsupported }
+
+// NoSockets does nothing outside Linux.
+func (w *PIDWatch) NoSockets() {}

@@ -52,14 +52,17 @@ type Server struct {
 
 var (
 	// Tor is a tor relay (ORPort on Addr), offline. Params: SocksPort
-	// ("0": none; an address adds a SOCKS port), Extra (torrc lines, e.g.
-	// "ConnLimit 64").
+	// ("0": none; an address adds a SOCKS port), ConnLimit (1000, the
+	// fewest descriptors tor starts with; 64 lets it start under a limit
+	// of 100), ConstrainedSockets (0 or 1) and ConstrainedSockSize (8192),
+	// Extra (more torrc lines).
 	Tor = Server{
 		Name:        "tor",
 		ConfigFile:  "torrc",
 		Argv:        []string{"tor", "-f", "{{.RunDir}}/torrc", "--defaults-torrc", "/dev/null"},
 		VersionArgv: []string{"tor", "--version"},
-		Params:      map[string]string{"SocksPort": "0", "Extra": ""},
+		Params: map[string]string{"SocksPort": "0", "ConnLimit": "1000", "ConstrainedSockets": "0",
+			"ConstrainedSockSize": "8192", "Extra": ""},
 		Rules: []Rule{
 			{regexp.MustCompile(`Failing because we have \d+ connections already`), ClassServerConnLimit},
 			{regexp.MustCompile(`We need \d+ file descriptors available`), ClassServerFDTooLow},

@@ -25,7 +25,7 @@ import (
 // These tests launch the real servers (skipping when a binary is absent),
 // push each to its limit with valid first words, and check what it logs,
 // what the client sees, and what /proc shows at that moment. Each logs a
-// "measured:" line; docs/real-servers-notes.md collects them.
+// "measured:" line; docs/real-servers.md collects them.
 
 // launched is a server started for a test (with Launch).
 type launched struct {
@@ -428,7 +428,7 @@ func warmTor(t *testing.T, addr string) {
 // 100 - 32 = 68 sockets; "Failing because we have 67 connections already"
 // and the client sees a plateau.
 func TestTorConnLimit(t *testing.T) {
-	l := launch(t, Tor, "", "", 100, map[string]string{"Extra": "ConnLimit 64"})
+	l := launch(t, Tor, "", "", 100, map[string]string{"ConnLimit": "64"})
 	warmTor(t, l.addr)
 	var at PIDSample
 	_, got := probe(t, "", l.addr, wire.TLSClientHello, 120, 5, time.Second, l.sampleAt(t, &at))
@@ -502,8 +502,8 @@ func TestTorStartLimit(t *testing.T) {
 // 8192 logs nothing, but the accepted sockets' buffers show it (the kernel
 // keeps twice the size asked): 16384 bytes each, against the defaults.
 func TestTorConstrainedSockets(t *testing.T) {
-	bufs := func(extra string) (rcv, snd uint32, lines []string) {
-		l := launch(t, Tor, "", "", 0, map[string]string{"Extra": extra})
+	bufs := func(params map[string]string) (rcv, snd uint32, lines []string) {
+		l := launch(t, Tor, "", "", 0, params)
 		probe(t, "", l.addr, wire.TLSClientHello, 1, 1, 3*time.Second, nil)
 		_, port, _ := net.SplitHostPort(l.addr)
 		pn, _ := strconv.Atoi(port)
@@ -521,7 +521,7 @@ func TestTorConstrainedSockets(t *testing.T) {
 		}
 		return socks[0].RcvBuf, socks[0].SndBuf, l.p.Tail()
 	}
-	rcv, snd, lines := bufs("ConstrainedSockets 1\nConstrainedSockSize 8192")
+	rcv, snd, lines := bufs(map[string]string{"ConstrainedSockets": "1", "ConstrainedSockSize": "8192"})
 	if rcv != 16384 || snd != 16384 {
 		t.Errorf("constrained: accepted socket rcvbuf %d sndbuf %d, want 16384 each", rcv, snd)
 	}
@@ -530,7 +530,7 @@ func TestTorConstrainedSockets(t *testing.T) {
 			t.Logf("tor mentions it: %s", l)
 		}
 	}
-	drcv, dsnd, _ := bufs("")
+	drcv, dsnd, _ := bufs(nil)
 	if drcv <= rcv || dsnd <= snd {
 		t.Errorf("default buffers %d/%d not above the constrained %d/%d", drcv, dsnd, rcv, snd)
 	}

@@ -109,11 +109,12 @@ var allClasses = [...]Class{
 	ClassOther,
 }
 
-// Classes returns every Class in a stable order. The slice is a fresh copy.
+// Classes returns every Class in a stable order: the classes of failed
+// calls (enobufs … other), then SignalClasses. The slice is a fresh copy.
 func Classes() []Class {
-	out := make([]Class, len(allClasses))
-	copy(out, allClasses[:])
-	return out
+	out := make([]Class, 0, len(allClasses)+len(signalClasses))
+	out = append(out, allClasses[:]...)
+	return append(out, signalClasses[:]...)
 }
 
 // ValidClass reports whether s names a Class.
@@ -123,7 +124,7 @@ func ValidClass(s string) bool {
 			return true
 		}
 	}
-	return false
+	return IsSignalClass(Class(s))
 }
 
 // ErrorKey identifies one kind of failure. Code is the raw OS code (errno on
@@ -182,6 +183,8 @@ var syscallPhase = map[string]Phase{
 // name is known (see syscallPhase; matching ignores case), otherwise fallback.
 // *net.OpError's Op is not used ("dial", "read", … are too coarse).
 //
+// A *ClassError gives its own Class (code 0) and the fallback phase.
+//
 // Class and Code: from the syscall.Errno found with errors.As, classified by
 // ClassOf(runtime.GOOS, code). With no errno: deadline, eof or canceled (code
 // 0) as documented on those classes, otherwise other with code 0.
@@ -195,6 +198,10 @@ func Classify(err error, fallback Phase) ErrorKey {
 		return k
 	}
 	k := ErrorKey{Phase: fallback}
+	if ce := (*ClassError)(nil); errors.As(err, &ce) {
+		k.Class = ce.Class
+		return k
+	}
 	var se *os.SyscallError
 	if errors.As(err, &se) {
 		if p, ok := syscallPhase[strings.ToLower(se.Syscall)]; ok {

@@ -629,11 +629,11 @@ func TestClassifyErrorKeyJSON(t *testing.T) {
 
 func TestClassifyClassesAndValidClass(t *testing.T) {
 	got := Classes()
-	if len(got) != 23 {
-		t.Errorf("len(Classes()): got %d, want 23", len(got))
+	if want := 23 + len(SignalClasses()); len(got) != want {
+		t.Errorf("len(Classes()): got %d, want %d", len(got), want)
 	}
-	if got[0] != ClassENOBUFS || got[len(got)-1] != ClassOther {
-		t.Errorf("Classes() order: got first %q last %q, want enobufs … other", got[0], got[len(got)-1])
+	if got[0] != ClassENOBUFS || got[22] != ClassOther || got[23] != SignalClasses()[0] {
+		t.Errorf("Classes() order: got first %q, 23rd %q, 24th %q, want enobufs … other, then the signal classes", got[0], got[22], got[23])
 	}
 	seen := map[Class]bool{}
 	for _, c := range got {
@@ -720,7 +720,7 @@ func TestErrorsDocListsEveryClass(t *testing.T) {
 			t.Errorf("docs/errors.md has no row for class %s", c)
 		}
 	}
-	for _, p := range []Phase{PhaseSocket, PhaseBind, PhaseConnect, PhaseListen, PhaseAccept, PhaseSend, PhaseRecv, PhaseClose, PhaseSetsockopt, PhaseOther} {
+	for _, p := range []Phase{PhaseSocket, PhaseBind, PhaseConnect, PhaseListen, PhaseAccept, PhaseSend, PhaseRecv, PhaseClose, PhaseSetsockopt, PhaseOther, PhaseServer, PhaseKernel, PhaseProbe} {
 		if !strings.Contains(string(b), "| `"+string(p)+"` |") {
 			t.Errorf("docs/errors.md has no row for phase %s", p)
 		}

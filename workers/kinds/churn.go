@@ -36,7 +36,8 @@ type churnKind struct {
 	// maxLife and maxGap clamp the lifetime and gap draws (ns): the upper
 	// bounds of churn.lifetime and churn.gap.
 	maxLife, maxGap float64
-	payload         []byte // zeros, the source of every burst
+	payload         []byte   // zeros, the source of every burst
+	say             *speaker // scenario.wire: bursts are its payload and reply
 
 	per []churnCounters // by worker ID
 
@@ -87,6 +88,9 @@ func newChurn(env *workers.Env) (workers.Kind, error) {
 	k.maxLife, k.maxGap = boundMax("churn.lifetime"), boundMax("churn.gap")
 	k.dialer = workers.NewDialer(sc.Socket, nil)
 	k.payload = make([]byte, 64<<10)
+	if k.say, err = newSpeaker(env); err != nil {
+		return nil, err
+	}
 	return k, nil
 }
 
@@ -148,6 +152,9 @@ func (k *churnKind) live(ctx context.Context, w *workers.Worker, op uint64, c ne
 	// returns at once.
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
 	defer stop()
+	if k.say != nil {
+		return k.liveWire(ctx, w, op, c, r, end)
+	}
 	timer := time.NewTimer(0)
 	<-timer.C
 	defer timer.Stop()
@@ -177,6 +184,11 @@ func (k *churnKind) live(ctx context.Context, w *workers.Worker, op uint64, c ne
 		}
 		if last {
 			return true
+		}
+		// The server may have closed the connection during the gap.
+		if err := closedByPeer(c); err != nil {
+			w.Fail(ctx, op, errclass.PhaseRecv, err)
+			return false
 		}
 	}
 }
@@ -267,6 +279,7 @@ func (k *churnKind) Report(s *schema.Summary) {
 	}
 	r.SteadyOpen = steadyStats(k.samples, s.ElapsedSec)
 	s.Churn = r
+	k.say.report(s)
 	s.Socket.EffectiveSndBuf, s.Socket.EffectiveRcvBuf = k.effSnd, k.effRcv
 }
 

@@ -42,6 +42,7 @@ type deadPeerKind struct {
 	env     *workers.Env
 	dialer  *net.Dialer
 	payload []byte
+	say     *speaker // scenario.wire: said after each connect
 
 	// per[i] is worker i's state; owned by that worker's goroutine.
 	per []peerWorker
@@ -98,6 +99,13 @@ func newDeadPeer(env *workers.Env) (workers.Kind, error) {
 	for i := range k.payload {
 		k.payload[i] = byte('a' + i%26)
 	}
+	var err error
+	if k.say, err = newSpeaker(env); err != nil {
+		return nil, err
+	}
+	if k.say != nil && k.say.repeat {
+		k.say.fill(k.payload) // every write is the payload, again and again
+	}
 	k.per = make([]peerWorker, sc.Load.Workers)
 	return k, nil
 }
@@ -119,6 +127,14 @@ func (k *deadPeerKind) Op(ctx context.Context, w *workers.Worker, op uint64) {
 	if pc.reaped.Load() {
 		k.end(w, pw, endReaped)
 		return
+	}
+	// The server closed the connection (its FIN): the end of this one.
+	if !pc.broken {
+		if err := peekFIN(pc.raw); err != nil {
+			w.Fail(ctx, op, errclass.PhaseRecv, err)
+			k.end(w, pw, endError)
+			return
+		}
 	}
 	t0 := time.Now()
 	if err := pc.c.SetWriteDeadline(t0.Add(k.sc.Socket.IOTimeout.D())); err != nil {
@@ -175,6 +191,11 @@ func (k *deadPeerKind) dial(ctx context.Context, w *workers.Worker, pw *peerWork
 	k.live[pc] = struct{}{}
 	k.mu.Unlock()
 	pw.pc = pc
+	if phase, err := k.say.say(ctx, w, c); err != nil {
+		w.Fail(ctx, op, phase, err)
+		k.end(w, pw, endError)
+		return false
+	}
 	return true
 }
 
@@ -346,6 +367,7 @@ func (k *deadPeerKind) Report(s *schema.Summary) {
 		s.Notes = append(s.Notes, "dead-peer: some per-socket measurements failed (socket closed while measured)")
 	}
 	s.DeadPeer = r
+	k.say.report(s)
 	s.Socket.EffectiveSndBuf, s.Socket.EffectiveRcvBuf = k.effSnd, k.effRcv
 }
 

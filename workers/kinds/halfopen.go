@@ -29,6 +29,7 @@ type halfOpenKind struct {
 	dialer *net.Dialer
 	// queue reads the built-in target's accept queue, when it can.
 	queue workers.AcceptQueuer
+	say   *speaker // scenario.wire: said once the handshake completed
 
 	slots chan struct{} // max_pending; nil: no cap
 	pace  *startPacer   // max_new_per_sec; nil: no cap
@@ -114,6 +115,10 @@ func newHalfOpen(env *workers.Env) (workers.Kind, error) {
 	if h.MaxNewPerSec > 0 {
 		k.pace = &startPacer{every: time.Duration(float64(time.Second) / h.MaxNewPerSec)}
 	}
+	var err error
+	if k.say, err = newSpeaker(env); err != nil {
+		return nil, err
+	}
 	return k, nil
 }
 
@@ -145,13 +150,15 @@ func (k *halfOpenKind) Op(ctx context.Context, w *workers.Worker, op uint64) {
 	cnt.completed.Add(1)
 	k.outcome(cnt, classCompleted, d)
 	cnt.held.Add(1)
-	if k.h.Hold > 0 {
-		t := time.NewTimer(k.h.Hold.D())
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
+	// Held: say the first word, then keep the connection, reading what
+	// comes, so that the server closing it (FIN: eof, RST: econnreset;
+	// phase recv) is seen and counted when it comes.
+	var lived bool
+	if phase, serr := k.say.say(ctx, w, c); serr != nil {
+		w.Fail(ctx, op, phase, serr)
+	} else {
+		// A run that stops during the hold ends it as before: not a failure.
+		lived = hold(ctx, w, op, c, time.Now().Add(k.h.Hold.D())) || ctx.Err() != nil
 	}
 	if ctx.Err() != nil {
 		k.stopped.Store(true)
@@ -159,6 +166,9 @@ func (k *halfOpenKind) Op(ctx context.Context, w *workers.Worker, op uint64) {
 	cnt.held.Add(-1)
 	err = c.Close()
 	w.Closed()
+	if !lived {
+		return
+	}
 	if err != nil {
 		w.Fail(ctx, op, errclass.PhaseClose, err)
 		return
@@ -283,6 +293,7 @@ func (k *halfOpenKind) Report(s *schema.Summary) {
 		}
 	}
 	s.HalfOpen = r
+	k.say.report(s)
 	s.Socket.EffectiveSndBuf, s.Socket.EffectiveRcvBuf = k.effSnd, k.effRcv
 }
 

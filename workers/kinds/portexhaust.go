@@ -38,6 +38,7 @@ type portKind struct {
 	cursor atomic.Uint64
 
 	payload []byte
+	say     *speaker // scenario.wire: the first word and its reply
 
 	bufOnce        sync.Once
 	effSnd, effRcv int
@@ -92,18 +93,36 @@ func newPortExhaustion(env *workers.Env) (workers.Kind, error) {
 	k.dialer = workers.NewDialer(sc.Socket, extra)
 	k.extra = extra
 	k.pollers = make([]*pollerSlot, sc.Load.Workers)
+	var err error
+	if k.say, err = newSpeaker(env); err != nil {
+		return nil, err
+	}
 	if p.Exchange > 0 {
 		k.payload = make([]byte, p.Exchange)
 		for i := range k.payload {
 			k.payload[i] = byte('a' + i%26)
 		}
 	}
+	if k.say != nil {
+		// The speaker (greeting, payload, expected reply) works on a
+		// net.Conn: Go's dialer, one goroutine per connection, no loop.
+		return portStd{k}, nil
+	}
 	return k, nil
 }
 
+// portStd is port exhaustion through Go's dialer on every system: the
+// kind when the connections say something (scenario.wire). It is no
+// Looper, so the engine runs one goroutine per worker.
+type portStd struct{ k *portKind }
+
+func (s portStd) Op(ctx context.Context, w *workers.Worker, op uint64) { s.k.opStd(ctx, w, op) }
+func (s portStd) Report(sum *schema.Summary)                           { s.k.Report(sum) }
+func (s portStd) Close()                                               { s.k.Close() }
+
 // opStd is one operation through Go's dialer: the path on systems
-// without the event loop (portexhaust_other.go); on Linux the event loop
-// does the same job (portexhaust_linux.go).
+// without the event loop (portexhaust_other.go) and of portStd; on Linux
+// the event loop does the same job otherwise (portexhaust_linux.go).
 func (k *portKind) opStd(ctx context.Context, w *workers.Worker, op uint64) {
 	t0 := time.Now()
 	var c net.Conn
@@ -122,6 +141,11 @@ func (k *portKind) opStd(ctx context.Context, w *workers.Worker, op uint64) {
 	// A stopping run must not wait out io_timeout in a blocked read.
 	defer context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })()
 	k.bufOnce.Do(func() { k.effSnd, k.effRcv = workers.BufferSizes(c) })
+	if phase, err := k.say.say(ctx, w, c); err != nil {
+		_ = c.Close()
+		w.Fail(ctx, op, phase, err)
+		return
+	}
 	if err := k.exchange(c); err != nil {
 		_ = c.Close()
 		w.Fail(ctx, op, errclass.PhaseRecv, err)
@@ -211,6 +235,7 @@ func (k *portKind) Report(s *schema.Summary) {
 	}
 	r.BusySkipped = k.skipped.Load()
 	s.PortExhaustion = r
+	k.say.report(s)
 	s.Socket.EffectiveSndBuf, s.Socket.EffectiveRcvBuf = k.effSnd, k.effRcv
 }
 

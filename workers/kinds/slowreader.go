@@ -61,6 +61,15 @@ func newSlowReader(env *workers.Env) (workers.Kind, error) {
 	k := &slowReader{sc: sc, p: sc.SlowReader, addr: env.Addr, dialer: workers.NewDialer(sc.Socket, nil),
 		request: []byte(sc.SlowReader.Request), per: make([]slowConn, sc.Load.Workers), conns: map[*net.TCPConn]struct{}{}}
 	k.queue, _ = env.Target.(workers.SendQueuer)
+	// scenario.wire's payload is the request (the slow reader reads the
+	// reply slowly itself: wire.expect is refused for this kind).
+	say, err := newSpeaker(env)
+	if err != nil {
+		return nil, err
+	}
+	if say != nil && len(say.payload) > 0 {
+		k.request = say.payload
+	}
 	return k, nil
 }
 

@@ -114,6 +114,8 @@ var sectionText = []func(tw io.Writer, s *schema.Summary){
 	deadPeerSectionText,
 	udpText,
 	slowReaderText,
+	orphanChurnText,
+	vmText,
 }
 
 func onOff(b bool) string {
@@ -143,6 +145,8 @@ func stopPhrase(reason string) string {
 		return "the end of load.stages"
 	case schema.StopInterrupted:
 		return "an interrupt"
+	case schema.StopGuestDied:
+		return "the guest's death"
 	}
 	return reason // failure, error, and whatever a newer version wrote
 }

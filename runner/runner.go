@@ -105,6 +105,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summar
 		AllowTargets: o.AllowTargets,
 		ToolVersion:  o.ToolVersion,
 		SampleEvery:  o.SampleEvery,
+		RunDir:       rec.Dir,
 	}
 	if o.HostState {
 		wopts.HostState = hostState

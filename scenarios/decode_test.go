@@ -71,7 +71,7 @@ func TestInvalidFiles(t *testing.T) {
 		{"listen-public.yaml", []string{`4:11: target.listen "0.0.0.0:9000": built-in targets listen on loopback only (127.0.0.0/8 or ::1)`}},
 		// A misspelt class and a repeated one.
 		{"classes.yaml", []string{
-			`4:22: failure.classes[1]: "enobuf" is not allowed (allowed: enobufs, eaddrnotavail, eaddrinuse, emfile, enfile, econnrefused, econnreset, econnaborted, etimedout, ehostunreach, enetunreach, enetdown, epipe, eagain, einprogress, einval, eacces, eperm, enomem, deadline, eof, canceled, other)`,
+			`4:22: failure.classes[1]: "enobuf" is not allowed (allowed: enobufs, eaddrnotavail, eaddrinuse, emfile, enfile, econnrefused, econnreset, econnaborted, etimedout, ehostunreach, enetunreach, enetdown, epipe, eagain, einprogress, einval, eacces, eperm, enomem, deadline, eof, canceled, other, orphan-reset, stall, guest-panic, guest-oom)`,
 			`4:30: failure.classes: "enobufs" is listed twice`}},
 		// Nested lists where a name belongs.
 		{"deep.yaml", []string{`3:21: failure.classes[0]: want text, got a list`}},
@@ -107,7 +107,7 @@ func TestInvalidFiles(t *testing.T) {
 		// Keys given twice; aliases.
 		{"duplicate.yaml", []string{`2:1: key "name" is given twice`}},
 		{"alias.yaml", []string{
-			`1:1: unknown key "base" in the scenario (allowed: name, description, kind, target, load, socket, limits, stop, failure, expect, cell, ` + kindSections() + `)`,
+			`1:1: unknown key "base" in the scenario (allowed: name, description, kind, target, load, socket, limits, stop, failure, expect, cell, vm, ` + kindSections() + `)`,
 			`5:7: aliases (*name) are not allowed in scenario files; write the value out`}},
 	}
 	for _, tt := range tests {

@@ -58,4 +58,7 @@ func Resolve(s *Scenario) {
 	if s.Target.Builtin == "" && s.Target.Address == "" {
 		s.Target.Builtin = DefaultTarget(s)
 	}
+	if s.VM != nil {
+		resolveVM(s.VM)
+	}
 }

@@ -37,6 +37,7 @@ var KindSpecs = []KindSpec{
 	deadPeerSpec,
 	udpPushSpec,
 	slowReaderSpec,
+	orphanChurnSpec,
 }
 
 // Kinds lists every scenario kind, in documentation order.

@@ -47,7 +47,7 @@ const (
 )
 
 // TargetModes lists every built-in target mode, in documentation order.
-var TargetModes = []string{TargetAcceptClose, TargetSink, TargetEcho, TargetChurnPeer, TargetNeverAccept, TargetNonReader, TargetVanish, TargetUDPSink, TargetStreamer}
+var TargetModes = []string{TargetAcceptClose, TargetSink, TargetEcho, TargetChurnPeer, TargetNeverAccept, TargetNonReader, TargetVanish, TargetUDPSink, TargetStreamer, TargetOrphanPeer}
 
 // Load models.
 const (
@@ -107,6 +107,8 @@ type Scenario struct {
 	Expect  Expect  `yaml:"expect" json:"expect"`
 	// Cell, when set, runs the scenario inside a lab cell (docs/lab.md).
 	Cell *Cell `yaml:"cell,omitempty" json:"cell,omitempty"`
+	// VM, when set, runs the scenario inside a qemu guest (docs/vm.md).
+	VM *VM `yaml:"vm,omitempty" json:"vm,omitempty"`
 
 	// PortExhaustion holds the settings of kind port-exhaustion.
 	PortExhaustion *PortExhaustion `yaml:"port_exhaustion,omitempty" json:"port_exhaustion,omitempty"`
@@ -120,6 +122,8 @@ type Scenario struct {
 	UDPPush *UDPPush `yaml:"udp_push,omitempty" json:"udp_push,omitempty"`
 	// SlowReader holds the settings of kind slow-reader.
 	SlowReader *SlowReader `yaml:"slow_reader,omitempty" json:"slow_reader,omitempty"`
+	// OrphanChurn holds the settings of kind orphan-churn.
+	OrphanChurn *OrphanChurn `yaml:"orphan_churn,omitempty" json:"orphan_churn,omitempty"`
 }
 
 // Target says what the load is sent to: a built-in target started for the
@@ -197,6 +201,9 @@ type Stop struct {
 	// AfterFailure keeps the load going this long after the first failure,
 	// e.g. to see whether and when ports come back.
 	AfterFailure Duration `yaml:"after_failure" json:"after_failure"`
+	// Stall records a failure of class stall when no operation ends well
+	// and no byte moves for this long; 0 turns the watchdog off.
+	Stall Duration `yaml:"stall" json:"stall"`
 }
 
 // Failure says which error classes count as failure for time-to-failure.

@@ -17,6 +17,7 @@ var ErrorClasses = []string{
 	"econnrefused", "econnreset", "econnaborted", "etimedout", "ehostunreach",
 	"enetunreach", "enetdown", "epipe", "eagain", "einprogress", "einval",
 	"eacces", "eperm", "enomem", "deadline", "eof", "canceled", "other",
+	"orphan-reset", "stall", "guest-panic", "guest-oom",
 }
 
 // Bound is the allowed range of a numeric or duration field.
@@ -85,6 +86,7 @@ var Bounds = map[string]Bound{
 	"stop.duration":      {Min: ms, Max: 24 * 3600 * sec, Duration: true},
 	"stop.max_ops":       {Min: 1, Max: 1e10},
 	"stop.after_failure": {Min: 0, Max: 3600 * sec, Duration: true},
+	"stop.stall":         {Min: 100 * ms, Max: 3600 * sec, Duration: true, ZeroOK: true},
 
 	"expect.max_ttf": {Min: 0, Max: 24 * 3600 * sec, Duration: true},
 	"expect.min_ttf": {Min: 0, Max: 24 * 3600 * sec, Duration: true},
@@ -119,10 +121,21 @@ var Bounds = map[string]Bound{
 	"slow_reader.redial_after":        {Min: 0, Max: 60 * sec, Duration: true},
 	"slow_reader.server_send_timeout": {Min: 10 * ms, Max: 3600 * sec, Duration: true, ZeroOK: true},
 
+	"orphan_churn.peers":              {Min: 1, Max: 4096},
+	"orphan_churn.burst":              {Min: 0, Max: 16 << 20},
+	"orphan_churn.read_bytes":         {Min: 1, Max: 1 << 20},
+	"orphan_churn.read_every":         {Min: 0, Max: 60 * sec, Duration: true},
+	"orphan_churn.peer_write_timeout": {Min: 10 * ms, Max: 3600 * sec, Duration: true},
+
 	"cell.shaping.rate":  {Min: 8000, Max: 1e10},
 	"cell.shaping.burst": {Min: 1000, Max: 64 << 20},
 	"cell.shaping.limit": {Min: 1, Max: 64 << 20},
 	"cell.faults[].at":   {Min: 0, Max: 24 * 3600 * sec, Duration: true},
+
+	"vm.memory":       {Min: 80, Max: 16384},
+	"vm.nofile":       {Min: 1024, Max: 1 << 20},
+	"vm.boot_timeout": {Min: sec, Max: 600 * sec, Duration: true},
+	"vm.run_grace":    {Min: sec, Max: 600 * sec, Duration: true},
 }
 
 // Enums holds the allowed values of every field that takes one of a set of
@@ -137,6 +150,7 @@ var Enums = map[string][]string{
 	"port_exhaustion.method":      {PortMethodAuto, PortMethodOption, PortMethodBind},
 	"port_exhaustion.close_first": {CloseClient, CloseServer},
 	"cell.faults[].action":        FaultActions,
+	"vm.accel":                    {AccelAuto, AccelKVM, AccelTCG},
 }
 
 type fieldError struct{ path, msg string }
@@ -226,6 +240,7 @@ func validate(s *Scenario) []fieldError {
 	v.num("stop.duration", float64(s.Stop.Duration))
 	v.num("stop.max_ops", float64(s.Stop.MaxOps))
 	v.num("stop.after_failure", float64(s.Stop.AfterFailure))
+	v.num("stop.stall", float64(s.Stop.Stall))
 	if s.Stop.AfterFailure > 0 && !s.Stop.OnFailure {
 		v.add("stop.after_failure", "stop.after_failure applies only with stop.on_failure: true")
 	}
@@ -253,6 +268,9 @@ func validate(s *Scenario) []fieldError {
 
 	if s.Cell != nil {
 		validateCell(&v, s)
+	}
+	if s.VM != nil {
+		validateVM(&v, s)
 	}
 
 	// Kind-specific sections: only the one of the scenario's kind.

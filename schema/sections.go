@@ -17,4 +17,6 @@ type Sections struct {
 	UDPPush *UDPReport `json:"udp_push,omitempty"`
 	// SlowReader is kind slow-reader's section.
 	SlowReader *SlowReaderReport `json:"slow_reader,omitempty"`
+	// OrphanChurn is kind orphan-churn's section.
+	OrphanChurn *OrphanChurnReport `json:"orphan_churn,omitempty"`
 }

@@ -82,6 +82,8 @@ type Summary struct {
 	Prediction *Prediction `json:"prediction,omitempty"`
 	// Cell describes the lab cell the run ran in (nil: on the host).
 	Cell *CellReport `json:"cell,omitempty"`
+	// VM describes the qemu guest the run ran in (nil: not in a VM).
+	VM *VMReport `json:"vm,omitempty"`
 	// Notes lists problems of the harness itself that did not stop the run.
 	Notes []string `json:"notes,omitempty"`
 }

@@ -61,6 +61,9 @@ type Options struct {
 	// load starts, with the built-in target (nil for an external one), for
 	// faults such as killing it. It must not block.
 	Started func(Target)
+	// RunDir is the run's results directory, where a placement may keep
+	// files of its own (a VM's console log); empty when there is none.
+	RunDir string
 }
 
 // Progress is a live view of a run, for a progress line.

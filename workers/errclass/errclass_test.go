@@ -629,11 +629,11 @@ func TestClassifyErrorKeyJSON(t *testing.T) {
 
 func TestClassifyClassesAndValidClass(t *testing.T) {
 	got := Classes()
-	if len(got) != 23 {
-		t.Errorf("len(Classes()): got %d, want 23", len(got))
+	if len(got) != 27 {
+		t.Errorf("len(Classes()): got %d, want 27", len(got))
 	}
-	if got[0] != ClassENOBUFS || got[len(got)-1] != ClassOther {
-		t.Errorf("Classes() order: got first %q last %q, want enobufs … other", got[0], got[len(got)-1])
+	if got[0] != ClassENOBUFS || got[22] != ClassOther || got[len(got)-1] != ClassGuestOOM {
+		t.Errorf("Classes() order: got first %q, 23rd %q, last %q, want enobufs … other … guest-oom", got[0], got[22], got[len(got)-1])
 	}
 	seen := map[Class]bool{}
 	for _, c := range got {
@@ -724,5 +724,32 @@ func TestErrorsDocListsEveryClass(t *testing.T) {
 		if !strings.Contains(string(b), "| `"+string(p)+"` |") {
 			t.Errorf("docs/errors.md has no row for phase %s", p)
 		}
+	}
+}
+
+// TestReclass: a reclassed error keeps its phase and raw code and takes
+// the class it was given; errors.Is still sees what it wraps.
+func TestReclass(t *testing.T) {
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.Errno(104))}
+	tests := []struct {
+		name string
+		err  error
+		want ErrorKey
+	}{
+		{"orphan reset keeps phase and code", Reclass(ClassOrphanReset, reset), ErrorKey{PhaseRecv, ClassOrphanReset, 104}},
+		{"wrapped further", fmt.Errorf("burst: %w", Reclass(ClassOrphanReset, reset)), ErrorKey{PhaseRecv, ClassOrphanReset, 104}},
+		{"no errno: fallback phase, code 0", Reclass(ClassStall, errors.New("no progress")), ErrorKey{PhaseSend, ClassStall, 0}},
+		{"not reclassed", reset, ErrorKey{PhaseRecv, ClassECONNRESET, 104}},
+	}
+	for _, tt := range tests {
+		if got := Classify(tt.err, PhaseSend); got != tt.want {
+			t.Errorf("%s: Classify: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if !errors.Is(Reclass(ClassOrphanReset, reset), syscall.Errno(104)) {
+		t.Error("errors.Is(Reclass(…, ECONNRESET), ECONNRESET): got false, want true")
+	}
+	if Reclass(ClassStall, nil) != nil {
+		t.Error("Reclass(c, nil): got an error, want nil")
 	}
 }

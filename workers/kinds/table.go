@@ -16,4 +16,5 @@ var Table = map[string]workers.NewKind{
 	scenarios.KindDeadPeer:       newDeadPeer,
 	scenarios.KindUDPPush:        newUDPPush,
 	scenarios.KindSlowReader:     newSlowReader,
+	scenarios.KindOrphanChurn:    newOrphanChurn,
 }

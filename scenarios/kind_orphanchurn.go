@@ -77,9 +77,9 @@ var orphanChurnSpec = KindSpec{
 	Name:    KindOrphanChurn,
 	Section: "orphan_churn",
 	Defaults: func(s *Scenario) {
-		s.OrphanChurn = &OrphanChurn{Peers: 16, Burst: "fixed(262144)", ReadBytes: 4096, ReadEvery: Duration(250 * time.Millisecond),
+		s.OrphanChurn = &OrphanChurn{Peers: 16, Burst: "fixed(65536)", ReadBytes: 4096, ReadEvery: Duration(time.Second),
 			PeerWriteTimeout: Duration(5 * time.Second)}
-		s.Load = Load{Model: ModelOpen, Workers: 2000, Rate: 4, Arrival: ArrivalConstant, Seed: 1}
+		s.Load = Load{Model: ModelOpen, Workers: 2000, Rate: 5, Arrival: ArrivalConstant, Seed: 1}
 		s.Stop = Stop{Duration: Duration(60 * time.Second), MaxOps: 1_000_000, OnFailure: true}
 		s.Failure.Classes = []string{"orphan-reset", "econnreset", "eof", "stall", "guest-panic", "guest-oom"}
 	},

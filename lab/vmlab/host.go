@@ -270,7 +270,7 @@ func (h *host) record(rec vm.Record) {
 func (h *host) timeline(line json.RawMessage, now time.Time) {
 	h.write(line)
 	var head struct {
-		Type string          `json:"type"`
+		Type string           `json:"type"`
 		Host *hoststate.State `json:"host"`
 	}
 	if json.Unmarshal(line, &head) != nil {

@@ -49,6 +49,13 @@ type VMReport struct {
 	// samples (TcpExt.TCPAbortOnMemory, TcpExt.TCPMemoryPressures…; only
 	// counters that moved).
 	Counters map[string]uint64 `json:"counters,omitempty"`
+	// TCPOOMLines counts the guest kernel's "TCP: out of memory" lines;
+	// TCPAbortOnMemory (connections the kernel reset for memory) and
+	// TCPMemoryPressures (times TCP entered memory pressure) are those
+	// counters of Counters, for sweep columns.
+	TCPOOMLines        uint64 `json:"tcp_oom_lines"`
+	TCPAbortOnMemory   uint64 `json:"tcp_abort_on_memory"`
+	TCPMemoryPressures uint64 `json:"tcp_memory_pressures"`
 	// PeakTCPMemPages is the most TCP memory the guest's sockstat showed
 	// at a sample (pages, the unit of tcp_mem) and PeakOrphans the most
 	// orphaned sockets.

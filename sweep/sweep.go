@@ -20,6 +20,7 @@ import (
 	"github.com/nobufs/nobufs/schema"
 
 	"github.com/nobufs/nobufs/lab"
+	"github.com/nobufs/nobufs/lab/vmlab"
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/scenarios"
@@ -154,9 +155,14 @@ func Resume(ctx context.Context, dir string, opts Options) (*schema.SweepSummary
 }
 
 // checkCells fails early, before anything runs, when a point needs a cell
-// and cells cannot be made here.
+// and cells cannot be made here, or a VM the VM placement cannot boot.
 func checkCells(points []scenarios.Point) error {
 	for _, p := range points {
+		if p.Scenario.VM != nil {
+			if err := (vmlab.Placement{}).Check(p.Scenario); err != nil {
+				return err
+			}
+		}
 		if p.Scenario.Cell != nil {
 			return lab.Check()
 		}

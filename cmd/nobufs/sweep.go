@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nobufs/nobufs/lab"
+	"github.com/nobufs/nobufs/lab/vmlab"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/sweep"
 )
@@ -72,7 +73,11 @@ func runSweep(ctx context.Context, st *state, args []string, out, resume string,
 			if f := s.TimeToFailure; f != nil {
 				ttf = fmt.Sprintf("%s at %.3fs after %d ok", f.Class, f.AtSec, f.OKBefore)
 			}
-			fmt.Fprintf(st.stdout, "point %d rep %d: %s, %s (%s)\n", point, rep, s.Status, ttf, dir)
+			where := ""
+			if v := s.VM; v != nil {
+				where = fmt.Sprintf(", vm %dM boot %.1fs run %.1fs teardown %.3fs", v.MemoryMiB, v.BootSec, v.RunSec, v.TeardownSec)
+			}
+			fmt.Fprintf(st.stdout, "point %d rep %d: %s, %s%s (%s)\n", point, rep, s.Status, ttf, where, dir)
 		}
 	}
 	var (
@@ -95,7 +100,7 @@ func runSweep(ctx context.Context, st *state, args []string, out, resume string,
 		fmt.Fprintf(st.stdout, "results  %s\n", dir)
 	}
 	if err != nil {
-		if errors.Is(err, lab.ErrNeedRoot) || errors.Is(err, lab.ErrUnsupported) {
+		if errors.Is(err, lab.ErrNeedRoot) || errors.Is(err, lab.ErrUnsupported) || errors.Is(err, vmlab.ErrUnavailable) {
 			return &exitError{code: exitInternal, err: err}
 		}
 		return err
@@ -143,6 +148,6 @@ Needs root.`,
 		},
 	}
 	cleanup.Flags().BoolVar(&force, "force", false, "also remove cells of nobufs processes that are still running")
-	cmd.AddCommand(cleanup)
+	cmd.AddCommand(cleanup, newLabVMCmd(st))
 	return cmd
 }

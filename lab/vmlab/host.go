@@ -393,6 +393,14 @@ func (h *host) finish(ctx context.Context, k vm.Kernel, cfg vm.Config, res vm.Re
 		sum = schema.Rebuild(&schema.Timeline{Start: h.start, Samples: h.samples, End: h.end})
 		rep.SummaryFrom = "timeline"
 		sum.Notes = []string{fmt.Sprintf("vm: the guest sent no summary; rebuilt from the %d timeline samples it sent", len(h.samples))}
+	case ctx.Err() != nil:
+		// Interrupted while the guest booted: nothing ran.
+		now := time.Now().UTC()
+		sum = &schema.Summary{Schema: schema.SchemaVersion, Tool: schema.Tool{Name: "nobufs", Version: h.opts.ToolVersion},
+			Scenario: h.sc, Status: schema.StatusInterrupted, StopReason: schema.StopInterrupted, Started: now, Ended: now,
+			Latency: map[string]schema.Latency{}, Notes: []string{"vm: interrupted before the load started in the guest"}}
+		sum.VM = rep
+		return sum, nil
 	default:
 		return nil, h.noRun(ctx, res, runErr)
 	}
@@ -547,6 +555,13 @@ func (h *host) report(k vm.Kernel, cfg vm.Config, res vm.Result) *schema.VMRepor
 			TCPMem: f.TCPMem, TCPMemMaxBytes: f.TCPMemMaxBytes(), TCPRmem: f.TCPRmem, TCPWmem: f.TCPWmem, UDPMem: f.UDPMem,
 			TCPMaxOrphans: f.TCPMaxOrphans, Somaxconn: f.Somaxconn, NetdevMaxBacklog: f.NetdevMaxBacklog,
 			PageSize: f.PageSize, CPUs: f.CPUs, UptimeSec: f.UptimeSeconds, Cmdline: f.Cmdline}
+	}
+	r.TCPAbortOnMemory = h.counters["TcpExt.TCPAbortOnMemory"]
+	r.TCPMemoryPressures = h.counters["TcpExt.TCPMemoryPressures"]
+	for _, e := range h.events {
+		if e.Kind == vm.EventTCPOOM {
+			r.TCPOOMLines = e.Count
+		}
 	}
 	for _, f := range res.Failures {
 		r.Failures = append(r.Failures, schema.VMFailure{Class: string(f.Class), Line: f.Line, Count: f.Count, AtSec: f.At.Seconds()})

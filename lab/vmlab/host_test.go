@@ -115,6 +115,9 @@ func TestHostGuestSummary(t *testing.T) {
 	if got := v.Counters["TcpExt.TCPAbortOnMemory"]; got != 3 {
 		t.Errorf("TCPAbortOnMemory: got %d, want 3", got)
 	}
+	if v.TCPAbortOnMemory != 3 || v.TCPMemoryPressures != 2 || v.TCPOOMLines != 3 {
+		t.Errorf("summary counters: abort on memory %d, pressures %d, oom lines %d; want 3, 2, 3", v.TCPAbortOnMemory, v.TCPMemoryPressures, v.TCPOOMLines)
+	}
 	if v.PeakTCPMemPages != 1990 || v.PeakOrphans != 7 {
 		t.Errorf("peaks: %d pages, %d orphans; want 1990, 7", v.PeakTCPMemPages, v.PeakOrphans)
 	}
@@ -242,6 +245,15 @@ func TestHostNoSummary(t *testing.T) {
 		sum, err := f.h.finish(ctx, vm.Kernel{}, vm.Config{}, vm.Result{Exit: vm.Exit{Kind: vm.ExitKilled, Reason: vm.ReasonCanceled}}, context.Canceled)
 		if err != nil || sum.Status != schema.StatusInterrupted || sum.StopReason != schema.StopInterrupted || sum.Ops.OK != 3 {
 			t.Errorf("got %+v, %v; want an interrupted summary with 3 ok", sum, err)
+		}
+	})
+	t.Run("interrupted at boot", func(t *testing.T) {
+		f := newFeed(t, sc, &bytes.Buffer{})
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		sum, err := f.h.finish(ctx, vm.Kernel{}, vm.Config{}, vm.Result{Exit: vm.Exit{Kind: vm.ExitKilled, Reason: vm.ReasonCanceled}}, context.Canceled)
+		if err != nil || sum.Status != schema.StatusInterrupted || sum.VM == nil || sum.Scenario != sc {
+			t.Errorf("got %+v, %v; want an interrupted summary of the scenario", sum, err)
 		}
 	})
 	t.Run("run failed in the guest", func(t *testing.T) {

@@ -59,7 +59,7 @@ func TestTextKinds(t *testing.T) {
 			name: "vm",
 			sum: schema.Summary{VM: &schema.VMReport{MemoryMiB: 128, Accel: "tcg", Machine: "q35",
 				Kernel: schema.VMKernel{Package: "linux-image-6.1.0-48-cloud-amd64", Version: "6.1.172-1", Release: "6.1.0-48-cloud-amd64"},
-				Guest: schema.VMGuest{Release: "6.1.0-48-cloud-amd64", MemTotalKB: 94804, TCPMem: [3]int64{975, 1301, 1950}, TCPMemMaxBytes: 1950 * 4096,
+				Guest: schema.VMGuest{Release: "6.1.0-48-cloud-amd64", Clocksource: "tsc", MemTotalKB: 94804, TCPMem: [3]int64{975, 1301, 1950}, TCPMemMaxBytes: 1950 * 4096,
 					TCPRmem: [3]int64{4096, 131072, 666112}, TCPWmem: [3]int64{4096, 16384, 666112}, TCPMaxOrphans: 512},
 				Sysctls: map[string]string{"net.ipv4.tcp_mem": "300 400 500"}, BootSec: 4.9, RunSec: 16.8, TeardownSec: 0.015, Exit: "guest",
 				Died:   &schema.VMDeath{Class: "guest-oom", AtSec: 9.2015, Line: "Kernel panic - not syncing: System is deadlocked on memory"},
@@ -67,7 +67,7 @@ func TestTextKinds(t *testing.T) {
 				Counters: map[string]uint64{"TcpExt.TCPAbortOnMemory": 2, "TcpExt.TCPMemoryPressures": 1}, PeakTCPMemPages: 2324, PeakOrphans: 1,
 				Records: 30, Missing: 2}},
 			want: []string{
-				"vm               128 MiB (tcg, q35), kernel 6.1.0-48-cloud-amd64 (linux-image-6.1.0-48-cloud-amd64 6.1.172-1)",
+				"vm               128 MiB (tcg, q35, clock tsc), kernel 6.1.0-48-cloud-amd64 (linux-image-6.1.0-48-cloud-amd64 6.1.172-1)",
 				"                 MemTotal 94804 kB; tcp_mem 975 1301 1950 pages (max 7.6 MiB); tcp_rmem max 666112, tcp_wmem max 666112; tcp_max_orphans 512",
 				"                 net.ipv4.tcp_mem = 300 400 500",
 				"                 boot 4.9s, run 16.8s, teardown 15ms; qemu ended: guest",

@@ -18,7 +18,11 @@ func vmText(tw io.Writer, s *schema.Summary) {
 		return
 	}
 	g := v.Guest
-	fmt.Fprintf(tw, "vm\t%d MiB (%s, %s), kernel %s (%s %s)\n", v.MemoryMiB, v.Accel, v.Machine, g.Release, v.Kernel.Package, v.Kernel.Version)
+	clock := ""
+	if g.Clocksource != "" {
+		clock = ", clock " + g.Clocksource
+	}
+	fmt.Fprintf(tw, "vm\t%d MiB (%s, %s%s), kernel %s (%s %s)\n", v.MemoryMiB, v.Accel, v.Machine, clock, g.Release, v.Kernel.Package, v.Kernel.Version)
 	fmt.Fprintf(tw, "\tMemTotal %d kB; tcp_mem %d %d %d pages (max %.1f MiB); tcp_rmem max %d, tcp_wmem max %d; tcp_max_orphans %d\n",
 		g.MemTotalKB, g.TCPMem[0], g.TCPMem[1], g.TCPMem[2], float64(g.TCPMemMaxBytes)/(1<<20), g.TCPRmem[2], g.TCPWmem[2], g.TCPMaxOrphans)
 	for _, n := range sortedKeys(v.Sysctls) {

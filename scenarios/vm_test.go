@@ -122,3 +122,41 @@ func TestOrphanChurnInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestVMSweepAxes: vm.memory is an axis, and the guest's host-global
+// sysctls combine with it.
+func TestVMSweepAxes(t *testing.T) {
+	_, points, err := ParseSweep("vm.sweep.yaml", []byte(`
+name: vm-sweep
+scenario:
+  name: vm-point
+  kind: orphan-churn
+  vm: {memory: 256M}
+axes:
+  - path: vm.memory
+    values: [128M, 1G]
+  - path: vm.sysctls.net.ipv4.tcp_max_orphans
+    values: [64, 4096]
+repetitions: 2
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		mem     MiB
+		orphans string
+	}
+	wants := []want{{128, "64"}, {128, "4096"}, {1024, "64"}, {1024, "4096"}}
+	if len(points) != len(wants) {
+		t.Fatalf("points: got %d, want %d", len(points), len(wants))
+	}
+	for i, w := range wants {
+		v := points[i].Scenario.VM
+		if v.Memory != w.mem || string(v.Sysctls["net.ipv4.tcp_max_orphans"]) != w.orphans {
+			t.Errorf("point %d: memory %s, tcp_max_orphans %q; want %s, %s", i, v.Memory, v.Sysctls["net.ipv4.tcp_max_orphans"], w.mem, w.orphans)
+		}
+	}
+	if got := points[3].Values; strings.Join(got, " ") != "1G 4096" {
+		t.Errorf("point 3 values: got %v", got)
+	}
+}

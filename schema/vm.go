@@ -101,6 +101,7 @@ type VMGuest struct {
 	PageSize         int      `json:"page_size"`
 	CPUs             int      `json:"cpus"`
 	UptimeSec        float64  `json:"uptime_sec"`
+	Clocksource      string   `json:"clocksource"`
 	Cmdline          string   `json:"cmdline"`
 }
 

@@ -127,6 +127,12 @@ func (p Placement) Run(ctx context.Context, sc *scenarios.Scenario, opts workers
 		BootTimeout: sc.VM.BootTimeout.D(),
 		RunTimeout:  sc.Stop.Duration.D() + sc.VM.RunGrace.D(),
 		OnRecord:    h.record,
+		// ACPI on: the guest finds its HPET, so its clock (TSC calibrated
+		// against the HPET, or the HPET itself) keeps real time. With
+		// acpi=off a TSC calibration that fails under load leaves the
+		// guest on refined-jiffies, whose clock falls behind when qemu is
+		// starved: a "60 s" run took 80 s (docs/vm-notes.md).
+		ACPI: true,
 	}
 	if a := sc.VM.Accel; a != scenarios.AccelAuto {
 		cfg.Accel = a
@@ -554,7 +560,7 @@ func (h *host) report(k vm.Kernel, cfg vm.Config, res vm.Result) *schema.VMRepor
 		r.Guest = schema.VMGuest{Release: f.Release, MemTotalKB: f.MemTotalKB, MemAvailableKB: f.MemAvailableKB,
 			TCPMem: f.TCPMem, TCPMemMaxBytes: f.TCPMemMaxBytes(), TCPRmem: f.TCPRmem, TCPWmem: f.TCPWmem, UDPMem: f.UDPMem,
 			TCPMaxOrphans: f.TCPMaxOrphans, Somaxconn: f.Somaxconn, NetdevMaxBacklog: f.NetdevMaxBacklog,
-			PageSize: f.PageSize, CPUs: f.CPUs, UptimeSec: f.UptimeSeconds, Cmdline: f.Cmdline}
+			PageSize: f.PageSize, CPUs: f.CPUs, UptimeSec: f.UptimeSeconds, Clocksource: f.Clocksource, Cmdline: f.Cmdline}
 	}
 	r.TCPAbortOnMemory = h.counters["TcpExt.TCPAbortOnMemory"]
 	r.TCPMemoryPressures = h.counters["TcpExt.TCPMemoryPressures"]

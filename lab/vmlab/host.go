@@ -421,6 +421,12 @@ func (h *host) finish(ctx context.Context, k vm.Kernel, cfg vm.Config, res vm.Re
 	if d := h.death(res); d != nil {
 		rep.Died = d
 		h.writeJSON(schema.EventLine{Type: "event", Elapsed: d.AtSec, Source: schema.EventSourceVM, Kind: d.Class, Text: d.Line})
+		if h.end != nil {
+			// The load had ended (its end line came): the death took only
+			// the summary with it, not the run.
+			sum.Notes = append(sum.Notes, fmt.Sprintf("vm: the guest died (%s) after the load ended, before its summary came out: %s", d.Class, d.Line))
+			return sum, nil
+		}
 		died(sum, d)
 		return sum, nil
 	}

@@ -232,6 +232,25 @@ func TestHostDeathNotBeforeLastSample(t *testing.T) {
 	}
 }
 
+// TestHostDiedAfterTheEnd: a guest that dies after the load's end line but
+// before its summary: the run ended by its own bound, the death is noted.
+func TestHostDiedAfterTheEnd(t *testing.T) {
+	sc := testkit.Parse(t, testVMScenario)
+	f := newFeed(t, sc, &bytes.Buffer{})
+	f.line(startLine(sc))
+	f.line(sample(1, 1, 5, 1, 0, nil))
+	f.line(schema.EndLine{Type: "end", Status: schema.StatusPassed, StopReason: schema.StopDuration, Elapsed: 1})
+	f.h.firstAt, f.h.startAt = time.Now(), time.Now()
+	res := vm.Result{Failures: []vm.Failure{{Class: vm.GuestPanic, Line: "Kernel panic", At: 5 * time.Second}}}
+	sum, err := f.h.finish(context.Background(), vm.Kernel{}, vm.Config{}, res, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.StopReason != schema.StopDuration || sum.TimeToFailure != nil || sum.VM.Died == nil || sum.Status != schema.StatusPassed {
+		t.Errorf("stop %q, ttf %+v, died %+v, status %q; want the run's own end, the death noted", sum.StopReason, sum.TimeToFailure, sum.VM.Died, sum.Status)
+	}
+}
+
 // TestHostNoSummary: what finish says when the guest sent no summary and
 // did not die.
 func TestHostNoSummary(t *testing.T) {

@@ -48,12 +48,7 @@ func needVM(t *testing.T) string {
 		t.Skipf("no guest kernel in the cache (nobufs lab vm prepare): %v", err)
 	}
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vmlab-test-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "nobufs")
+		binPath = filepath.Join(vmlab.TestDir, "nobufs")
 		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", binPath, "./cmd/nobufs")
 		cmd.Dir = testkit.Root(t)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")

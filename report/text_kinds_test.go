@@ -62,8 +62,8 @@ func TestTextKinds(t *testing.T) {
 				Guest: schema.VMGuest{Release: "6.1.0-48-cloud-amd64", Clocksource: "tsc", MemTotalKB: 94804, TCPMem: [3]int64{975, 1301, 1950}, TCPMemMaxBytes: 1950 * 4096,
 					TCPRmem: [3]int64{4096, 131072, 666112}, TCPWmem: [3]int64{4096, 16384, 666112}, TCPMaxOrphans: 512},
 				Sysctls: map[string]string{"net.ipv4.tcp_mem": "300 400 500"}, BootSec: 4.9, RunSec: 16.8, TeardownSec: 0.015, Exit: "guest",
-				Died:   &schema.VMDeath{Class: "guest-oom", AtSec: 9.2015, Line: "Kernel panic - not syncing: System is deadlocked on memory"},
-				Events: []schema.VMEventCount{{Kind: "tcp-oom", Count: 2, FirstAtSec: 15.55621, First: "TCP: out of memory -- consider tuning tcp_mem"}},
+				Died:     &schema.VMDeath{Class: "guest-oom", AtSec: 9.2015, Line: "Kernel panic - not syncing: System is deadlocked on memory"},
+				Events:   []schema.VMEventCount{{Kind: "tcp-oom", Count: 2, FirstAtSec: 15.55621, First: "TCP: out of memory -- consider tuning tcp_mem"}},
 				Counters: map[string]uint64{"TcpExt.TCPAbortOnMemory": 2, "TcpExt.TCPMemoryPressures": 1}, PeakTCPMemPages: 2324, PeakOrphans: 1,
 				Records: 30, Missing: 2}},
 			want: []string{

@@ -78,6 +78,7 @@ func TestScripts(t *testing.T) {
 			if cond == "cells" {
 				return lab.Check() == nil, nil
 			}
+
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		RequireExplicitExec: true,

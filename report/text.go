@@ -128,6 +128,8 @@ var sectionText = []func(tw io.Writer, s *schema.Summary){
 	udpText,
 	slowReaderText,
 	holdText,
+	orphanChurnText,
+	vmText,
 }
 
 func onOff(b bool) string {
@@ -159,6 +161,8 @@ func stopPhrase(reason string) string {
 		return "an interrupt"
 	case schema.StopThreshold:
 		return "a threshold (abort)"
+	case schema.StopGuestDied:
+		return "the guest's death"
 	}
 	return reason // failure, error, and whatever a newer version wrote
 }

@@ -14,6 +14,7 @@ import (
 // TestTextKinds checks the lines each kind adds to the text summary.
 func TestTextKinds(t *testing.T) {
 	q, b := 2, 1
+	orphanAt := 49.41509
 	tests := []struct {
 		name string
 		sum  schema.Summary
@@ -42,6 +43,38 @@ func TestTextKinds(t *testing.T) {
 				"pending plateau   mean 10.0, min 10, max 10 (3 samples, second half of the run)",
 				"connect outcomes  deadline: 30, after 1.0007s (min 1.0002s, max 1.0012s)",
 				"                  completed: 2, after 250µs (min 170µs, max 330µs)",
+			},
+		},
+		{
+			name: "orphan-churn",
+			sum: schema.Summary{Sections: schema.Sections{OrphanChurn: &schema.OrphanChurnReport{Peers: 16, FirstPeer: "127.0.0.1:9", LastPeer: "127.0.0.16:9",
+				Connects: 1162, Completed: 554, OrphanResets: 3, BytesAsked: 76152832, BytesRead: 50462720, MeanReadSec: 17.02745, FirstResetAtSec: &orphanAt, PeakReading: 608}}},
+			want: []string{
+				"orphan churn     1162 connects to 16 peers (127.0.0.1:9–127.0.0.16:9), 554 bursts read to the end (mean 17.02745s), at most 608 read at once",
+				"orphans killed   3 reset before the burst's end, first at 49.41509s",
+				"bytes            76152832 asked, 50462720 read",
+			},
+		},
+		{
+			name: "vm",
+			sum: schema.Summary{VM: &schema.VMReport{MemoryMiB: 128, Accel: "tcg", Machine: "q35",
+				Kernel: schema.VMKernel{Package: "linux-image-6.1.0-48-cloud-amd64", Version: "6.1.172-1", Release: "6.1.0-48-cloud-amd64"},
+				Guest: schema.VMGuest{Release: "6.1.0-48-cloud-amd64", Clocksource: "tsc", MemTotalKB: 94804, TCPMem: [3]int64{975, 1301, 1950}, TCPMemMaxBytes: 1950 * 4096,
+					TCPRmem: [3]int64{4096, 131072, 666112}, TCPWmem: [3]int64{4096, 16384, 666112}, TCPMaxOrphans: 512},
+				Sysctls: map[string]string{"net.ipv4.tcp_mem": "300 400 500"}, BootSec: 4.9, RunSec: 16.8, TeardownSec: 0.015, Exit: "guest",
+				Died:     &schema.VMDeath{Class: "guest-oom", AtSec: 9.2015, Line: "Kernel panic - not syncing: System is deadlocked on memory"},
+				Events:   []schema.VMEventCount{{Kind: "tcp-oom", Count: 2, FirstAtSec: 15.55621, First: "TCP: out of memory -- consider tuning tcp_mem"}},
+				Counters: map[string]uint64{"TcpExt.TCPAbortOnMemory": 2, "TcpExt.TCPMemoryPressures": 1}, PeakTCPMemPages: 2324, PeakOrphans: 1,
+				Records: 30, Missing: 2}},
+			want: []string{
+				"vm               128 MiB (tcg, q35, clock tsc), kernel 6.1.0-48-cloud-amd64 (linux-image-6.1.0-48-cloud-amd64 6.1.172-1)",
+				"                 MemTotal 94804 kB; tcp_mem 975 1301 1950 pages (max 7.6 MiB); tcp_rmem max 666112, tcp_wmem max 666112; tcp_max_orphans 512",
+				"                 net.ipv4.tcp_mem = 300 400 500",
+				"                 boot 4.9s, run 16.8s, teardown 15ms; qemu ended: guest",
+				"guest died       guest-oom at 9.2015s: Kernel panic - not syncing: System is deadlocked on memory",
+				"guest kernel     tcp-oom: 2, first at 15.55621s: TCP: out of memory -- consider tuning tcp_mem",
+				"guest counters   peak TCP memory 2324 pages, 1 orphans; TCPAbortOnMemory 2, TCPMemoryPressures 1",
+				"guest records    30 received, 2 missing, 0 corrupt",
 			},
 		},
 		{

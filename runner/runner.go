@@ -17,6 +17,7 @@ import (
 	"github.com/nobufs/nobufs/doctor"
 	"github.com/nobufs/nobufs/hoststate"
 	"github.com/nobufs/nobufs/lab"
+	"github.com/nobufs/nobufs/lab/vmlab"
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/scenarios"
 	"github.com/nobufs/nobufs/schema"
@@ -70,6 +71,7 @@ var Placements = []struct {
 	Place workers.Placement
 }{
 	{"cell", func(sc *scenarios.Scenario) bool { return sc.Cell != nil }, lab.Placement{}},
+	{"vm", func(sc *scenarios.Scenario) bool { return sc.VM != nil }, vmlab.Placement{}},
 	{"host", func(*scenarios.Scenario) bool { return true }, workers.Host{}},
 }
 

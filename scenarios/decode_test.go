@@ -132,7 +132,7 @@ func TestInvalidFiles(t *testing.T) {
 		// Keys given twice; aliases.
 		{"duplicate.yaml", []string{`2:1: key "name" is given twice`}},
 		{"alias.yaml", []string{
-			`1:1: unknown key "base" in the scenario (allowed: name, description, kind, target, load, socket, limits, stop, failure, expect, cell, wire, ` + kindSections() + `, thresholds)`,
+			`1:1: unknown key "base" in the scenario (allowed: name, description, kind, target, load, socket, limits, stop, failure, expect, cell, wire, vm, ` + kindSections() + `, thresholds)`,
 			`5:7: aliases (*name) are not allowed in scenario files; write the value out`}},
 	}
 	for _, tt := range tests {

@@ -60,4 +60,7 @@ func Resolve(s *Scenario) {
 		s.Target.Builtin = DefaultTarget(s)
 	}
 	resolveTarget(s)
+	if s.VM != nil {
+		resolveVM(s.VM)
+	}
 }

@@ -53,6 +53,7 @@ var KindSpecs = []KindSpec{
 	udpPushSpec,
 	slowReaderSpec,
 	holdSpec,
+	orphanChurnSpec,
 }
 
 // Kinds lists every scenario kind, in documentation order.

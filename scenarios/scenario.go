@@ -47,7 +47,7 @@ const (
 )
 
 // TargetModes lists every built-in target mode, in documentation order.
-var TargetModes = []string{TargetAcceptClose, TargetSink, TargetEcho, TargetChurnPeer, TargetNeverAccept, TargetNonReader, TargetVanish, TargetUDPSink, TargetStreamer}
+var TargetModes = []string{TargetAcceptClose, TargetSink, TargetEcho, TargetChurnPeer, TargetNeverAccept, TargetNonReader, TargetVanish, TargetUDPSink, TargetStreamer, TargetOrphanPeer}
 
 // Load models.
 const (
@@ -110,6 +110,8 @@ type Scenario struct {
 	// Wire, when set, is what each connection says first and how its
 	// answer is read (see Wire).
 	Wire *Wire `yaml:"wire,omitempty" json:"wire,omitempty"`
+	// VM, when set, runs the scenario inside a qemu guest (docs/vm.md).
+	VM *VM `yaml:"vm,omitempty" json:"vm,omitempty"`
 
 	// PortExhaustion holds the settings of kind port-exhaustion.
 	PortExhaustion *PortExhaustion `yaml:"port_exhaustion,omitempty" json:"port_exhaustion,omitempty"`
@@ -125,6 +127,8 @@ type Scenario struct {
 	SlowReader *SlowReader `yaml:"slow_reader,omitempty" json:"slow_reader,omitempty"`
 	// Hold holds the settings of kind hold.
 	Hold *Hold `yaml:"hold,omitempty" json:"hold,omitempty"`
+	// OrphanChurn holds the settings of kind orphan-churn.
+	OrphanChurn *OrphanChurn `yaml:"orphan_churn,omitempty" json:"orphan_churn,omitempty"`
 
 	// Thresholds are pass/fail criteria on the run's metrics (thresholds.go).
 	Thresholds []Threshold `yaml:"thresholds,omitempty" json:"thresholds,omitempty"`
@@ -229,6 +233,9 @@ type Stop struct {
 	// AfterFailure keeps the load going this long after the first failure,
 	// e.g. to see whether and when ports come back.
 	AfterFailure Duration `yaml:"after_failure" json:"after_failure"`
+	// Stall records a failure of class stall when no operation ends well
+	// and no byte moves for this long; 0 turns the watchdog off.
+	Stall Duration `yaml:"stall" json:"stall"`
 }
 
 // Failure says which error classes count as failure for time-to-failure.

@@ -18,6 +18,8 @@ var ErrorClasses = []string{
 	"econnrefused", "econnreset", "econnaborted", "etimedout", "ehostunreach",
 	"enetunreach", "enetdown", "epipe", "eagain", "einprogress", "einval",
 	"eacces", "eperm", "enomem", "deadline", "eof", "canceled", "other",
+	// The VM placement's and the stall watchdog's (docs/errors.md).
+	"orphan-reset", "stall", "guest-panic", "guest-oom",
 	// What a real server, the kernel's log and the availability probe say
 	// (docs/errors.md, "Server, kernel and probe classes").
 	"server-refused", "server-bad-request", "server-conn-limit", "server-worker-connections",
@@ -119,6 +121,7 @@ var Bounds = map[string]Bound{
 	"stop.duration":      {Min: ms, Max: 24 * 3600 * sec, Duration: true},
 	"stop.max_ops":       {Min: 1, Max: 1e10},
 	"stop.after_failure": {Min: 0, Max: 3600 * sec, Duration: true},
+	"stop.stall":         {Min: 100 * ms, Max: 3600 * sec, Duration: true, ZeroOK: true},
 
 	"expect.max_ttf": {Min: 0, Max: 24 * 3600 * sec, Duration: true},
 	"expect.min_ttf": {Min: 0, Max: 24 * 3600 * sec, Duration: true},
@@ -153,8 +156,13 @@ var Bounds = map[string]Bound{
 	"slow_reader.redial_after":        {Min: 0, Max: 60 * sec, Duration: true},
 	"slow_reader.server_send_timeout": {Min: 10 * ms, Max: 3600 * sec, Duration: true, ZeroOK: true},
 
-	"hold.connections": {Min: 1, Max: 10_000_000},
-	"hold.peers":       {Min: 1, Max: 4096},
+	"hold.connections":                {Min: 1, Max: 10_000_000},
+	"hold.peers":                      {Min: 1, Max: 4096},
+	"orphan_churn.peers":              {Min: 1, Max: 4096},
+	"orphan_churn.burst":              {Min: 0, Max: 16 << 20},
+	"orphan_churn.read_bytes":         {Min: 1, Max: 1 << 20},
+	"orphan_churn.read_every":         {Min: 0, Max: 60 * sec, Duration: true},
+	"orphan_churn.peer_write_timeout": {Min: 10 * ms, Max: 3600 * sec, Duration: true},
 
 	"cell.shaping.rate":  {Min: 8000, Max: 1e10},
 	"cell.shaping.burst": {Min: 1000, Max: 64 << 20},
@@ -162,6 +170,10 @@ var Bounds = map[string]Bound{
 	"cell.faults[].at":   {Min: 0, Max: 24 * 3600 * sec, Duration: true},
 
 	"thresholds[].delay": {Min: 0, Max: 24 * 3600 * sec, Duration: true},
+	"vm.memory":          {Min: 80, Max: 16384},
+	"vm.nofile":          {Min: 1024, Max: 1 << 20},
+	"vm.boot_timeout":    {Min: sec, Max: 600 * sec, Duration: true},
+	"vm.run_grace":       {Min: sec, Max: 600 * sec, Duration: true},
 }
 
 // Enums holds the allowed values of every field that takes one of a set of
@@ -182,6 +194,7 @@ var Enums = map[string][]string{
 	"port_exhaustion.method":      {PortMethodAuto, PortMethodOption, PortMethodBind},
 	"port_exhaustion.close_first": {CloseClient, CloseServer},
 	"cell.faults[].action":        FaultActions,
+	"vm.accel":                    {AccelAuto, AccelKVM, AccelTCG},
 }
 
 type fieldError struct{ path, msg string }
@@ -279,6 +292,7 @@ func validate(s *Scenario) []fieldError {
 	v.num("stop.duration", float64(s.Stop.Duration))
 	v.num("stop.max_ops", float64(s.Stop.MaxOps))
 	v.num("stop.after_failure", float64(s.Stop.AfterFailure))
+	v.num("stop.stall", float64(s.Stop.Stall))
 	if s.Stop.AfterFailure > 0 && !s.Stop.OnFailure {
 		v.add("stop.after_failure", "stop.after_failure applies only with stop.on_failure: true")
 	}
@@ -306,6 +320,9 @@ func validate(s *Scenario) []fieldError {
 
 	if s.Cell != nil {
 		validateCell(&v, s)
+	}
+	if s.VM != nil {
+		validateVM(&v, s)
 	}
 
 	validateTarget(&v, s)

@@ -48,7 +48,7 @@ func TestResultsDocListsEveryField(t *testing.T) {
 	doc := string(b)
 	seen := map[reflect.Type]bool{}
 	var names []string
-	for _, typ := range []reflect.Type{reflect.TypeFor[Summary](), reflect.TypeFor[Sample](), reflect.TypeFor[StartLine](), reflect.TypeFor[EndLine]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[Summary](), reflect.TypeFor[Sample](), reflect.TypeFor[StartLine](), reflect.TypeFor[EndLine](), reflect.TypeFor[EventLine]()} {
 		names = append(names, docFieldNames(typ, seen)...)
 	}
 	for _, n := range names {

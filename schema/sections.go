@@ -19,4 +19,6 @@ type Sections struct {
 	SlowReader *SlowReaderReport `json:"slow_reader,omitempty"`
 	// Hold is kind hold's section.
 	Hold *HoldReport `json:"hold,omitempty"`
+	// OrphanChurn is kind orphan-churn's section.
+	OrphanChurn *OrphanChurnReport `json:"orphan_churn,omitempty"`
 }

@@ -94,6 +94,8 @@ type Summary struct {
 	Replies *RepliesReport `json:"replies,omitempty"`
 	// Watch is what was seen of the server beside the load.
 	Watch *WatchReport `json:"watch,omitempty"`
+	// VM describes the qemu guest the run ran in (nil: not in a VM).
+	VM *VMReport `json:"vm,omitempty"`
 	// Notes lists problems of the harness itself that did not stop the run.
 	Notes []string `json:"notes,omitempty"`
 }

@@ -80,6 +80,31 @@ type EndLine struct {
 	TimeToFailure *Failure `json:"time_to_failure"`
 }
 
+// EventLine is a line of timeline.ndjson of type "event": something that
+// happened at a moment rather than over an interval — a VM guest's kernel
+// saying "TCP: out of memory -- consider tuning tcp_mem", the guest dying.
+// Event lines may come anywhere after the start line, also after the end
+// line (the guest's last kernel lines).
+type EventLine struct {
+	Type string `json:"type"` // "event"
+	// Elapsed is the time since the run's load started (negative: before
+	// it, such as a line logged while the guest booted).
+	Elapsed float64 `json:"elapsed_sec"`
+	// Source says who saw it: guest-kernel (the guest's /dev/kmsg) or vm
+	// (the VM placement: the console, qemu's exit).
+	Source string `json:"source"`
+	// Kind names the event: tcp-oom, tcp-orphans, oom, kmsg-lost,
+	// kmsg-failed (guest-kernel); guest-panic, guest-oom, guest-reset (vm).
+	Kind string `json:"kind"`
+	Text string `json:"text,omitempty"`
+}
+
+// Event sources.
+const (
+	EventSourceGuestKernel = "guest-kernel"
+	EventSourceVM          = "vm"
+)
+
 // maxLine bounds one timeline line; a sample is a few hundred bytes.
 const maxLine = 4 << 20
 
@@ -87,7 +112,9 @@ const maxLine = 4 << 20
 type Timeline struct {
 	Start   *StartLine
 	Samples []Sample
-	End     *EndLine
+	// Events are the event lines, in file order.
+	Events []EventLine
+	End    *EndLine
 	// Truncated is set when the last line was incomplete (the writer was
 	// killed mid-line); it is ignored.
 	Truncated bool
@@ -140,6 +167,12 @@ func ReadTimeline(name string, r io.Reader) (*Timeline, error) {
 				return nil, fmt.Errorf("%s:%d: bad sample: %w", name, n, err)
 			}
 			tl.Samples = append(tl.Samples, s)
+		case "event":
+			var e EventLine
+			if err := json.Unmarshal(line, &e); err != nil {
+				return nil, fmt.Errorf("%s:%d: bad event line: %w", name, n, err)
+			}
+			tl.Events = append(tl.Events, e)
 		case "end":
 			var e EndLine
 			if err := json.Unmarshal(line, &e); err != nil {
@@ -147,7 +180,7 @@ func ReadTimeline(name string, r io.Reader) (*Timeline, error) {
 			}
 			tl.End = &e
 		default:
-			return nil, fmt.Errorf("%s:%d: unknown line type %q (want start, sample or end)", name, n, head.Type)
+			return nil, fmt.Errorf("%s:%d: unknown line type %q (want start, sample, event or end)", name, n, head.Type)
 		}
 		if n == 1 && tl.Start == nil {
 			return nil, fmt.Errorf("%s:1: first line is %q, want the start line", name, head.Type)

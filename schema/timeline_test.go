@@ -101,3 +101,42 @@ const schema1Timeline = `{"type":"start","schema":1,"tool":{"name":"nobufs","ver
 {"type":"sample","seq":1,"elapsed_sec":1,"ok":100,"failed":0,"dropped":0,"open":3}
 {"type":"sample","seq":2,"elapsed_sec":2,"ok":50,"failed":7,"dropped":1,"open":5,"errors":[{"phase":"connect","class":"eaddrnotavail","code":99,"n":7}]}
 `
+
+// TestReadTimelineEvents: event lines (a VM guest's kernel, its death) are
+// read in file order wherever they come after the start line, also after
+// the end line; a rebuilt summary is the same with or without them.
+func TestReadTimelineEvents(t *testing.T) {
+	src := `{"type":"start","schema":2,"scenario":{"name":"x","kind":"churn"},"started":"2026-12-01T12:00:00Z"}
+{"type":"event","elapsed_sec":-2.5,"source":"guest-kernel","kind":"tcp-oom","text":"TCP: out of memory -- consider tuning tcp_mem"}
+{"type":"sample","seq":1,"elapsed_sec":1,"issued":3,"ok":2}
+{"type":"event","elapsed_sec":1.25,"source":"guest-kernel","kind":"tcp-orphans","text":"TCP: too many orphaned sockets"}
+{"type":"end","status":"passed","stop_reason":"duration","elapsed_sec":1,"time_to_failure":null}
+{"type":"event","elapsed_sec":1.5,"source":"vm","kind":"guest-panic","text":"Kernel panic"}
+`
+	tl, err := ReadTimeline("t", strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []EventLine{
+		{Type: "event", Elapsed: -2.5, Source: EventSourceGuestKernel, Kind: "tcp-oom", Text: "TCP: out of memory -- consider tuning tcp_mem"},
+		{Type: "event", Elapsed: 1.25, Source: EventSourceGuestKernel, Kind: "tcp-orphans", Text: "TCP: too many orphaned sockets"},
+		{Type: "event", Elapsed: 1.5, Source: EventSourceVM, Kind: "guest-panic", Text: "Kernel panic"},
+	}
+	if len(tl.Events) != len(want) {
+		t.Fatalf("events: got %d, want %d", len(tl.Events), len(want))
+	}
+	for i := range want {
+		if tl.Events[i] != want[i] {
+			t.Errorf("event %d: got %+v, want %+v", i, tl.Events[i], want[i])
+		}
+	}
+	if len(tl.Samples) != 1 || tl.End == nil {
+		t.Errorf("samples %d, end %v", len(tl.Samples), tl.End)
+	}
+	if s := Rebuild(tl); s.Ops.OK != 2 || s.Status != StatusPassed {
+		t.Errorf("rebuilt: ok %d, status %s", s.Ops.OK, s.Status)
+	}
+	if _, err := ReadTimeline("t", strings.NewReader(`{"type":"start","schema":2}`+"\n"+`{"type":"event","elapsed_sec":"soon"}`+"\n")); err == nil {
+		t.Error("a bad event line was accepted")
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/nobufs/nobufs/workers"
 
 	"github.com/nobufs/nobufs/lab"
+	"github.com/nobufs/nobufs/lab/vmlab"
 	"github.com/nobufs/nobufs/record"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/scenarios"
@@ -198,13 +199,19 @@ func Resume(ctx context.Context, dir string, opts Options) (*schema.SweepSummary
 }
 
 // checkPoints fails early, before anything runs, when a point cannot run
-// here: it needs a cell and cells cannot be made, or its target.address is
-// refused (the check every run makes, for every point, so that a sweep
-// never runs point 0 and then refuses point 1).
+// here: it needs a cell and cells cannot be made, a VM the VM placement
+// cannot boot, or its target.address is refused (the check every run
+// makes, for every point, so that a sweep never runs point 0 and then
+// refuses point 1).
 func checkPoints(points []scenarios.Point, o runner.Options) error {
 	cells := false
 	for _, p := range points {
 		cells = cells || p.Scenario.Cell != nil
+		if p.Scenario.VM != nil {
+			if err := (vmlab.Placement{}).Check(p.Scenario); err != nil {
+				return err
+			}
+		}
 		if a := p.Scenario.Target.Address; a != "" {
 			if err := workers.CheckTarget(a, p.Scenario.Target.Allow, o.AllowTargets); err != nil {
 				return fmt.Errorf("point %d (%s): %w", p.Index, strings.Join(p.Values, ", "), err)

@@ -52,10 +52,12 @@ type sampler struct {
 	prevErrs                                                     map[errclass.ErrorKey]*errStat
 	lastAt                                                       time.Duration
 	ttfWritten                                                   bool
+	stall                                                        stallWatch
 }
 
 func (s *sampler) sample() {
 	now := time.Since(s.r.start)
+	s.stall.check(s.r, now)
 	var ok, failed, out, in uint64
 	errs := map[errclass.ErrorKey]*errStat{}
 	for _, w := range s.r.workers {

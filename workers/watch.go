@@ -201,16 +201,7 @@ func (s *signals) elapsed(t time.Time) time.Duration {
 // add counts k in the signals' worker and, the first time, offers it as
 // the run's failure.
 func (s *signals) add(k errclass.ErrorKey, at time.Duration) {
-	w := s.w
-	w.mu.Lock()
-	st := w.errs[k]
-	if st == nil {
-		st = &liveStat{key: k, firstAt: at}
-		w.errs[k] = st
-	}
-	first := st.count.Add(1) == 1
-	w.mu.Unlock()
-	if first {
+	if s.w.note(k, at, 0) {
 		s.r.firstError(k, at, 0)
 	}
 }

@@ -25,6 +25,7 @@ func main() { os.Exit(Main()) }
 // the worker runs it here. The first SIGINT, SIGTERM or SIGHUP cancels
 // the run (which then writes its summary); a second one exits at once.
 func Main() int {
+	guestHook() // as a VM guest's /init, it never returns
 	if err := fdFloor(); err != nil {
 		fmt.Fprintln(os.Stderr, "nobufs:", err)
 		return exitInternal

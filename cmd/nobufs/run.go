@@ -20,6 +20,7 @@ import (
 
 	"github.com/nobufs/nobufs/hoststate"
 	"github.com/nobufs/nobufs/lab"
+	"github.com/nobufs/nobufs/lab/vmlab"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/scenarios"
 )
@@ -145,6 +146,11 @@ func runRun(ctx context.Context, o *runOptions) error {
 	for i, sc := range scs {
 		if sc.Cell != nil {
 			if err := lab.Check(); err != nil {
+				return &exitError{code: exitInternal, err: fmt.Errorf("%s: %w", o.files[i], err)}
+			}
+		}
+		if sc.VM != nil {
+			if err := (vmlab.Placement{}).Check(sc); err != nil {
 				return &exitError{code: exitInternal, err: fmt.Errorf("%s: %w", o.files[i], err)}
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nobufs/nobufs/lab"
+	"github.com/nobufs/nobufs/lab/vmlab"
 	"github.com/nobufs/nobufs/report"
 	"github.com/nobufs/nobufs/sweep"
 	"github.com/nobufs/nobufs/workers/program"
@@ -104,7 +105,11 @@ func runSweep(ctx context.Context, st *state, args []string, out, resume string,
 			if f := s.TimeToFailure; f != nil {
 				ttf = fmt.Sprintf("%s at %.3fs after %d ok", f.Class, f.AtSec, f.OKBefore)
 			}
-			fmt.Fprintf(st.stdout, "point %d rep %d: %s, %s (%s)\n", point, rep, s.Status, ttf, dir)
+			where := ""
+			if v := s.VM; v != nil {
+				where = fmt.Sprintf(", vm %dM boot %.1fs run %.1fs teardown %.3fs", v.MemoryMiB, v.BootSec, v.RunSec, v.TeardownSec)
+			}
+			fmt.Fprintf(st.stdout, "point %d rep %d: %s, %s%s (%s)\n", point, rep, s.Status, ttf, where, dir)
 		}
 	}
 	var (
@@ -141,7 +146,7 @@ func runSweep(ctx context.Context, st *state, args []string, out, resume string,
 		if errors.Is(err, sweep.ErrInUse) {
 			return &exitError{code: exitUsage, err: err}
 		}
-		if errors.Is(err, lab.ErrNeedRoot) || errors.Is(err, lab.ErrUnsupported) {
+		if errors.Is(err, lab.ErrNeedRoot) || errors.Is(err, lab.ErrUnsupported) || errors.Is(err, vmlab.ErrUnavailable) {
 			return &exitError{code: exitInternal, err: err}
 		}
 		return err
@@ -202,6 +207,6 @@ Needs root.`,
 	}
 	cleanup.Flags().BoolVar(&force, "force", false, "also remove cells of nobufs processes that are still running")
 	cleanup.Flags().StringVar(&out, "out", "results", "results directory whose runs' launched targets to end")
-	cmd.AddCommand(cleanup)
+	cmd.AddCommand(cleanup, newLabVMCmd(st))
 	return cmd
 }

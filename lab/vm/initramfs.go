@@ -211,3 +211,9 @@ func checkStatic(f File) error {
 	}
 	return nil
 }
+
+// CheckStatic tells whether the file at path can be an image's /init: a
+// static x86-64 ELF executable (ErrInitNotStatic otherwise).
+func CheckStatic(path string) error {
+	return checkStatic(File{Path: "/init", HostPath: path})
+}

@@ -74,7 +74,12 @@ func DefaultCacheDir() (string, error) {
 // cache, checking that its files are there and that the vmlinuz is the
 // release its metadata says. It downloads nothing. With an empty cacheDir it
 // uses DefaultCacheDir.
-func FindKernel(cacheDir string) (Kernel, error) {
+func FindKernel(cacheDir string) (Kernel, error) { return FindKernelPackage(cacheDir, "") }
+
+// FindKernelPackage is FindKernel limited to one Debian package
+// (linux-image-6.1.0-48-cloud-amd64): the newest cached version of it. An
+// empty pkg takes any package.
+func FindKernelPackage(cacheDir, pkg string) (Kernel, error) {
 	if cacheDir == "" {
 		d, err := DefaultCacheDir()
 		if err != nil {
@@ -82,9 +87,14 @@ func FindKernel(cacheDir string) (Kernel, error) {
 		}
 		cacheDir = d
 	}
+	what := "kernel"
+	hint := "run make vm-kernel"
+	if pkg != "" {
+		what, hint = pkg, "run nobufs lab vm prepare --package "+pkg
+	}
 	entries, err := os.ReadDir(filepath.Join(cacheDir, kernelsDir))
 	if errors.Is(err, os.ErrNotExist) {
-		return Kernel{}, fmt.Errorf("%w in %s (run make vm-kernel)", ErrNoKernel, cacheDir)
+		return Kernel{}, fmt.Errorf("%w: no %s in %s (%s)", ErrNoKernel, what, cacheDir, hint)
 	}
 	if err != nil {
 		return Kernel{}, fmt.Errorf("vm cache: %w", err)
@@ -100,10 +110,12 @@ func FindKernel(cacheDir string) (Kernel, error) {
 			problems = append(problems, err)
 			continue
 		}
-		found = append(found, k)
+		if pkg == "" || k.Package == pkg {
+			found = append(found, k)
+		}
 	}
 	if len(found) == 0 {
-		return Kernel{}, errors.Join(append([]error{fmt.Errorf("%w in %s (run make vm-kernel)", ErrNoKernel, cacheDir)}, problems...)...)
+		return Kernel{}, errors.Join(append([]error{fmt.Errorf("%w: no %s in %s (%s)", ErrNoKernel, what, cacheDir, hint)}, problems...)...)
 	}
 	sort.Slice(found, func(i, j int) bool {
 		if c := CompareDebianVersions(found[i].Version, found[j].Version); c != 0 {

@@ -23,6 +23,22 @@ import (
 // meta package nor -unsigned/-dbg.
 var cloudKernel = regexp.MustCompile(`^linux-image-[0-9][0-9A-Za-z.+~-]*-cloud-amd64$`)
 
+// debianKernel matches any kernel image package name.
+var debianKernel = regexp.MustCompile(`^linux-image-[0-9][0-9A-Za-z.+~-]*$`)
+
+// candidate returns the version apt would fetch of pkg.
+func candidate(ctx context.Context, pkg string) (string, error) {
+	out, err := run(ctx, "", "apt-cache", "policy", pkg)
+	if err != nil {
+		return "", err
+	}
+	v, ok := parsePolicy(out)[pkg]
+	if !ok {
+		return "", fmt.Errorf("%w: apt has no candidate version of %s (apt-get update?)", ErrNoKernel, pkg)
+	}
+	return v, nil
+}
+
 // aptLists is where apt keeps its package lists.
 const aptLists = "/var/lib/apt/lists"
 
@@ -37,6 +53,17 @@ const aptLists = "/var/lib/apt/lists"
 // kernel already in the cache, or ErrNoApt. With an empty cacheDir it uses
 // DefaultCacheDir.
 func Prepare(ctx context.Context, cacheDir string) (Kernel, error) {
+	return PreparePackage(ctx, cacheDir, "")
+}
+
+// PreparePackage is Prepare for one kernel package (such as
+// linux-image-6.1.0-48-cloud-amd64, the kernel LAB.md §6 was measured
+// with): its candidate version is fetched when the cache lacks it. An
+// empty pkg is Prepare's newest cloud kernel.
+func PreparePackage(ctx context.Context, cacheDir, pkg string) (Kernel, error) {
+	if pkg != "" && !debianKernel.MatchString(pkg) {
+		return Kernel{}, fmt.Errorf("%w: %q is not a linux-image-… package name", ErrNoKernel, pkg)
+	}
 	if cacheDir == "" {
 		d, err := DefaultCacheDir()
 		if err != nil {
@@ -62,13 +89,18 @@ func Prepare(ctx context.Context, cacheDir string) (Kernel, error) {
 	}
 	for _, tool := range []string{"apt-cache", "apt-get", "dpkg-deb"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			if k, ferr := FindKernel(cacheDir); ferr == nil {
+			if k, ferr := FindKernelPackage(cacheDir, pkg); ferr == nil {
 				return k, nil
 			}
 			return Kernel{}, fmt.Errorf("%w: %w", ErrNoApt, err)
 		}
 	}
-	pkg, ver, err := newestCloudKernel(ctx)
+	var ver string
+	if pkg == "" {
+		pkg, ver, err = newestCloudKernel(ctx)
+	} else {
+		ver, err = candidate(ctx, pkg)
+	}
 	if err != nil {
 		return Kernel{}, err
 	}

@@ -108,6 +108,31 @@ func TestFindKernel(t *testing.T) {
 	}
 }
 
+// TestFindKernelPackage: a pinned package is found among others, newest
+// version of it first; a package not in the cache is ErrNoKernel.
+func TestFindKernelPackage(t *testing.T) {
+	cache := t.TempDir()
+	fakeCachedKernel(t, cache, "linux-image-6.1.0-48-cloud-amd64", "6.1.172-1", "6.1.0-48-cloud-amd64", "6.1.0-48-cloud-amd64")
+	fakeCachedKernel(t, cache, "linux-image-6.1.0-48-cloud-amd64", "6.1.170-1", "6.1.0-48-cloud-amd64", "6.1.0-48-cloud-amd64")
+	fakeCachedKernel(t, cache, "linux-image-6.12.117+deb12-cloud-amd64", "6.12.117-1~deb12u1", "6.12.117+deb12-cloud-amd64", "6.12.117+deb12-cloud-amd64")
+	tests := []struct {
+		pkg, wantVer string
+	}{
+		{"", "6.12.117-1~deb12u1"},
+		{"linux-image-6.1.0-48-cloud-amd64", "6.1.172-1"},
+		{"linux-image-6.12.117+deb12-cloud-amd64", "6.12.117-1~deb12u1"},
+	}
+	for _, tt := range tests {
+		k, err := FindKernelPackage(cache, tt.pkg)
+		if err != nil || k.Version != tt.wantVer || (tt.pkg != "" && k.Package != tt.pkg) {
+			t.Errorf("FindKernelPackage(%q): got %s %s, %v; want version %s", tt.pkg, k.Package, k.Version, err, tt.wantVer)
+		}
+	}
+	if _, err := FindKernelPackage(cache, "linux-image-6.1.0-47-cloud-amd64"); !errors.Is(err, ErrNoKernel) {
+		t.Errorf("a package not in the cache: got %v, want ErrNoKernel", err)
+	}
+}
+
 func TestDefaultCacheDir(t *testing.T) {
 	t.Setenv("NOBUFS_VM_CACHE", "/x/y")
 	if d, err := DefaultCacheDir(); err != nil || d != "/x/y" {

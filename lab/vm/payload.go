@@ -22,6 +22,7 @@ type Facts struct {
 	NetdevMaxBacklog int64    `json:"netdev_max_backlog"` // net.core.netdev_max_backlog
 	PageSize         int      `json:"page_size"`          // bytes per page, to read tcp_mem in bytes
 	UptimeSeconds    float64  `json:"uptime_s"`           // guest uptime when the facts were read (kernel boot time)
+	Clocksource      string   `json:"clocksource"`        // the kernel's clock: tsc, hpet, or refined-jiffies (which loses time when qemu is starved)
 	ResultsDevice    string   `json:"results_device"`     // where the guest writes its records
 	Loopback         bool     `json:"loopback_up"`        // lo was brought up
 }

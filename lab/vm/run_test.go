@@ -34,9 +34,9 @@ func TestKernelCmdline(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{}, "console=ttyS0 panic=-1 acpi=off quiet"},
-		{Config{ACPI: true}, "console=ttyS0 panic=-1 quiet"},
-		{Config{Verbose: true, Append: []string{"NOBUFS_MODE=x"}}, "console=ttyS0 panic=-1 acpi=off NOBUFS_MODE=x"},
+		{Config{}, "console=ttyS0,115200 panic=-1 acpi=off quiet"},
+		{Config{ACPI: true}, "console=ttyS0,115200 panic=-1 quiet"},
+		{Config{Verbose: true, Append: []string{"NOBUFS_MODE=x"}}, "console=ttyS0,115200 panic=-1 acpi=off NOBUFS_MODE=x"},
 	}
 	for _, tt := range tests {
 		if got := tt.cfg.KernelCmdline(); got != tt.want {

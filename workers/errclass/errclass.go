@@ -45,9 +45,10 @@ const (
 // Class is the meaning of a failure, the same on every OS.
 type Class string
 
-// Classes of failure. The E* classes come from an OS error code; the last
-// four carry no code (ErrorKey.Code is 0 for them, except ClassOther, which
-// keeps the raw code when there is one).
+// Classes of failure. The E* classes come from an OS error code; deadline,
+// eof, canceled and other carry no code (ErrorKey.Code is 0 for them,
+// except ClassOther, which keeps the raw code when there is one); the last
+// four are failures that are not an errno of the failing call.
 const (
 	ClassENOBUFS       Class = "enobufs"
 	ClassEADDRNOTAVAIL Class = "eaddrnotavail"
@@ -80,6 +81,26 @@ const (
 	ClassCanceled Class = "canceled"
 	// ClassOther: anything else. The raw code is kept when there is one.
 	ClassOther Class = "other"
+
+	// The classes of failures that are not an errno of the failing call
+	// (docs/errors.md, "Failure without an errno"). A kind or a placement
+	// gives them with Reclass or records them itself.
+
+	// ClassOrphanReset: the reading peer of a connection whose writer had
+	// already closed it (an orphan, still holding the unsent data) got a
+	// reset before the data's end: the kernel killed the orphan because
+	// TCP memory passed tcp_mem or the orphans passed tcp_max_orphans. The
+	// raw code (ECONNRESET) is kept.
+	ClassOrphanReset Class = "orphan-reset"
+	// ClassStall: the run made no progress (no operation ended well, no
+	// byte moved) for stop.stall. Code 0.
+	ClassStall Class = "stall"
+	// ClassGuestPanic: the VM guest the run ran in died: its kernel
+	// panicked, or it ended before its results were out. Code 0.
+	ClassGuestPanic Class = "guest-panic"
+	// ClassGuestOOM: the VM guest ran out of memory (the OOM killer, or
+	// "System is deadlocked on memory"). Code 0.
+	ClassGuestOOM Class = "guest-oom"
 )
 
 // allClasses is the stable order returned by Classes.
@@ -107,6 +128,10 @@ var allClasses = [...]Class{
 	ClassEOF,
 	ClassCanceled,
 	ClassOther,
+	ClassOrphanReset,
+	ClassStall,
+	ClassGuestPanic,
+	ClassGuestOOM,
 }
 
 // Classes returns every Class in a stable order: the classes of failed
@@ -183,7 +208,9 @@ var syscallPhase = map[string]Phase{
 // name is known (see syscallPhase; matching ignores case), otherwise fallback.
 // *net.OpError's Op is not used ("dial", "read", … are too coarse).
 //
-// A *ClassError gives its own Class (code 0) and the fallback phase.
+// An error of Reclass gives its class, with the phase and raw code of the
+// error it wraps. A *ClassError gives its own Class (code 0) and the
+// fallback phase.
 //
 // Class and Code: from the syscall.Errno found with errors.As, classified by
 // ClassOf(runtime.GOOS, code). With no errno: deadline, eof or canceled (code
@@ -198,6 +225,12 @@ func Classify(err error, fallback Phase) ErrorKey {
 		return k
 	}
 	k := ErrorKey{Phase: fallback}
+	var rc *reclassed
+	if errors.As(err, &rc) {
+		k = Classify(rc.err, fallback)
+		k.Class = rc.class
+		return k
+	}
 	if ce := (*ClassError)(nil); errors.As(err, &ce) {
 		k.Class = ce.Class
 		return k
@@ -225,6 +258,28 @@ func Classify(err error, fallback Phase) ErrorKey {
 		k.Class = ClassOther
 	}
 	return k
+}
+
+// reclassed is an error whose class its maker knows better than its errno
+// (Reclass).
+type reclassed struct {
+	class Class
+	err   error
+}
+
+func (r *reclassed) Error() string { return string(r.class) + ": " + r.err.Error() }
+func (r *reclassed) Unwrap() error { return r.err }
+
+// Reclass returns err with its class set to c: Classify gives c, with the
+// phase and the raw code err itself has. A kind uses it for a failure whose
+// meaning the errno does not carry, such as ClassOrphanReset for an
+// ECONNRESET that can only be the kernel killing an orphan. errors.Is and
+// errors.As still see err.
+func Reclass(c Class, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &reclassed{class: c, err: err}
 }
 
 // isDeadline reports whether err is, or wraps, a deadline/timeout expiry.

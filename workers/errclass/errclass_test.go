@@ -629,11 +629,11 @@ func TestClassifyErrorKeyJSON(t *testing.T) {
 
 func TestClassifyClassesAndValidClass(t *testing.T) {
 	got := Classes()
-	if want := 23 + len(SignalClasses()); len(got) != want {
+	if want := 27 + len(SignalClasses()); len(got) != want {
 		t.Errorf("len(Classes()): got %d, want %d", len(got), want)
 	}
-	if got[0] != ClassENOBUFS || got[22] != ClassOther || got[23] != SignalClasses()[0] {
-		t.Errorf("Classes() order: got first %q, 23rd %q, 24th %q, want enobufs … other, then the signal classes", got[0], got[22], got[23])
+	if got[0] != ClassENOBUFS || got[22] != ClassOther || got[26] != ClassGuestOOM || got[27] != SignalClasses()[0] {
+		t.Errorf("Classes() order: got first %q, 23rd %q, 27th %q, 28th %q, want enobufs … other … guest-oom, then the signal classes", got[0], got[22], got[26], got[27])
 	}
 	seen := map[Class]bool{}
 	for _, c := range got {
@@ -724,5 +724,32 @@ func TestErrorsDocListsEveryClass(t *testing.T) {
 		if !strings.Contains(string(b), "| `"+string(p)+"` |") {
 			t.Errorf("docs/errors.md has no row for phase %s", p)
 		}
+	}
+}
+
+// TestReclass: a reclassed error keeps its phase and raw code and takes
+// the class it was given; errors.Is still sees what it wraps.
+func TestReclass(t *testing.T) {
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.Errno(104))}
+	tests := []struct {
+		name string
+		err  error
+		want ErrorKey
+	}{
+		{"orphan reset keeps phase and code", Reclass(ClassOrphanReset, reset), ErrorKey{PhaseRecv, ClassOrphanReset, 104}},
+		{"wrapped further", fmt.Errorf("burst: %w", Reclass(ClassOrphanReset, reset)), ErrorKey{PhaseRecv, ClassOrphanReset, 104}},
+		{"no errno: fallback phase, code 0", Reclass(ClassStall, errors.New("no progress")), ErrorKey{PhaseSend, ClassStall, 0}},
+		{"not reclassed", reset, ErrorKey{PhaseRecv, ClassECONNRESET, 104}},
+	}
+	for _, tt := range tests {
+		if got := Classify(tt.err, PhaseSend); got != tt.want {
+			t.Errorf("%s: Classify: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if !errors.Is(Reclass(ClassOrphanReset, reset), syscall.Errno(104)) {
+		t.Error("errors.Is(Reclass(…, ECONNRESET), ECONNRESET): got false, want true")
+	}
+	if Reclass(ClassStall, nil) != nil {
+		t.Error("Reclass(c, nil): got an error, want nil")
 	}
 }

@@ -17,4 +17,5 @@ var Table = map[string]workers.NewKind{
 	scenarios.KindUDPPush:        newUDPPush,
 	scenarios.KindSlowReader:     newSlowReader,
 	scenarios.KindHold:           newHold,
+	scenarios.KindOrphanChurn:    newOrphanChurn,
 }

@@ -23,6 +23,7 @@ var Table = map[string]workers.NewTarget{
 	scenarios.TargetVanish:      newVanish,
 	scenarios.TargetUDPSink:     newUDPSink,
 	scenarios.TargetStreamer:    newStreamer,
+	scenarios.TargetOrphanPeer:  newOrphanPeer,
 }
 
 // Start starts a target of the given mode listening on listen, which must

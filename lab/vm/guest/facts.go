@@ -110,6 +110,10 @@ func ReadFacts(root string) (vm.Facts, error) {
 		}
 		f.UptimeSeconds = v
 	}
+	// Optional: a kernel without the file says nothing of its clock.
+	if b, err := os.ReadFile(filepath.Join(root, "sys/devices/system/clocksource/clocksource0/current_clocksource")); err == nil {
+		f.Clocksource = strings.TrimSpace(string(b))
+	}
 	if online := read("sys/devices/system/cpu/online"); online != "" {
 		f.CPUs = countCPUs(online)
 	}

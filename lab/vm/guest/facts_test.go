@@ -36,6 +36,7 @@ var guest128M = map[string]string{
 	"proc/sys/net/core/netdev_max_backlog": "1000\n",
 	"proc/uptime":                          "2.05 1.90\n",
 	"sys/devices/system/cpu/online":        "0\n",
+	"sys/devices/system/clocksource/clocksource0/current_clocksource": "tsc\n",
 }
 
 func TestReadFacts(t *testing.T) {
@@ -50,7 +51,7 @@ func TestReadFacts(t *testing.T) {
 		CPUs: 1, MemTotalKB: 94800, MemAvailableKB: 70000,
 		TCPMem: [3]int64{972, 1296, 1944}, TCPRmem: [3]int64{4096, 131072, 663936}, TCPWmem: [3]int64{4096, 16384, 663936},
 		UDPMem: [3]int64{1944, 2592, 3888}, TCPMaxOrphans: 512, Somaxconn: 4096, NetdevMaxBacklog: 1000,
-		PageSize: os.Getpagesize(), UptimeSeconds: 2.05,
+		PageSize: os.Getpagesize(), UptimeSeconds: 2.05, Clocksource: "tsc",
 	}
 	if got != want {
 		t.Errorf("ReadFacts =\n%+v\nwant\n%+v", got, want)

@@ -257,8 +257,10 @@ func loopbackUp() error {
 }
 
 // openResults opens the first device of devs that works (an 8250 port with no
-// UART behind it fails to open with EIO) and puts it in raw mode: no "\r"
-// added, no echo.
+// UART behind it fails to open with EIO) and puts it in raw mode — no "\r"
+// added, no echo — at 115200 baud, the fastest an 8250 divisor gives: qemu's
+// UART sends at the programmed rate, and the default 9600 baud (under
+// 1 KB/s) cannot keep up with a timeline sample a second with host state.
 func openResults(devs []string) (*os.File, string, error) {
 	var errs []error
 	for _, d := range devs {
@@ -271,8 +273,9 @@ func openResults(devs []string) (*os.File, string, error) {
 			t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
 			t.Oflag &^= unix.OPOST
 			t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-			t.Cflag &^= unix.CSIZE | unix.PARENB
-			t.Cflag |= unix.CS8 | unix.CLOCAL
+			t.Cflag &^= unix.CSIZE | unix.PARENB | unix.CBAUD
+			t.Cflag |= unix.CS8 | unix.CLOCAL | unix.B115200
+			t.Ispeed, t.Ospeed = unix.B115200, unix.B115200
 			unix.IoctlSetTermios(fd, unix.TCSETS, t)
 		}
 		return os.NewFile(uintptr(fd), d), d, nil

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package main
+
+// guestHook does nothing: VM guests run Linux.
+func guestHook() {}

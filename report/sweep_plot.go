@@ -170,7 +170,7 @@ func failurePanel(sw *schema.SweepSummary, runs [][]*schema.Summary, ax sweepAxi
 		}
 		if nCens > 0 {
 			censored.X, censored.Y = append(censored.X, ax.x[i]), append(censored.Y, bound)
-			by := secs(bound)
+			by := secsLabel(bound)
 			if unit != UnitSeconds {
 				by = strconv.FormatFloat(bound, 'f', -1, 64) + " ok"
 			}
@@ -300,7 +300,7 @@ func SurvivalFigure(sw *schema.SweepSummary, runs [][]*schema.Summary) Figure {
 		}
 		m := "not reached"
 		if t, ok := med.Estimate.Value(); ok {
-			m = secs(t)
+			m = secsLabel(t)
 		}
 		curve.Label = fmt.Sprintf("%s: %d/%d failed, median %s", ax.labels[i], km.Events, km.N, m)
 		p.Series = append(p.Series, curve)

@@ -115,6 +115,23 @@ func secs(s float64) string {
 	return time.Duration(s * float64(time.Second)).Round(10 * time.Microsecond).String()
 }
 
+// secsLabel is secs for a plot's label: about four significant digits
+// (15.6s, 1m0.7s, 3.53s, 3.532ms), where the text keeps 10 µs.
+func secsLabel(s float64) string {
+	d := time.Duration(s * float64(time.Second))
+	switch {
+	case d >= 10*time.Second:
+		d = d.Round(100 * time.Millisecond)
+	case d >= time.Second:
+		d = d.Round(10 * time.Millisecond)
+	case d >= 10*time.Millisecond:
+		d = d.Round(100 * time.Microsecond)
+	default:
+		d = d.Round(time.Microsecond)
+	}
+	return d.String()
+}
+
 func us(v int64) string { return (time.Duration(v) * time.Microsecond).String() }
 
 // sectionText is the table of per-kind lines of the text summary: each

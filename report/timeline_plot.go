@@ -216,7 +216,7 @@ func failureMarks(s *schema.Summary, div float64) []Mark {
 	var ms []Mark
 	if f := s.TimeToFailure; f != nil {
 		ms = append(ms, Mark{X: f.AtSec / div, Kind: "failure",
-			Label: fmt.Sprintf("time to failure %s: %s (%s)", secs(f.AtSec), f.Class, f.Phase)})
+			Label: fmt.Sprintf("time to failure %s: %s (%s)", secsLabel(f.AtSec), f.Class, f.Phase)})
 	}
 	if c := s.Cell; c != nil {
 		for _, f := range c.Faults {

@@ -594,11 +594,11 @@ func TestShippedPortRangeCell(t *testing.T) {
 	if f == nil || f.Class != errclass.ClassEADDRNOTAVAIL || f.Code != 99 {
 		t.Fatalf("time to failure = %+v, want eaddrnotavail (99)", f)
 	}
-	// Give or take the connects in flight, and a few ports freed early
-	// (3979 and 3980 were seen under load with Go's dialer, up to 4006
-	// with the event loop, which connects about twice as fast; as in
-	// sweep's TestPortRangeSweep).
-	if got := f.OKBefore; got < 3968 || got > 4016 {
+	// Give or take the connects in flight, and ports freed early under
+	// load (3979 and 3980 seen with Go's dialer, up to 4006 with the
+	// event loop; bounded as in sweep's TestPortRangeSweep, docs/lab.md
+	// "Ports freed early").
+	if got := f.OKBefore; got < 3968 || got > 3976*115/100+2 {
 		t.Errorf("connects before failure = %d, want about 3976 (ports 1025-5000)", got)
 	}
 	if got, want := sum.Cell.Sysctls["client"]["net.ipv4.tcp_tw_reuse"], "0"; got != want {

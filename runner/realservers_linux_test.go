@@ -22,13 +22,6 @@ import (
 // against the real program, skipping where it is not installed (CI
 // installs tor, nginx and redis-server) or where cells cannot be made.
 
-func needBinary(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not installed: %v", name, err)
-	}
-}
-
 func needCells(t *testing.T) {
 	t.Helper()
 	if err := lab.Check(); err != nil {
@@ -92,7 +85,7 @@ func logMatch(sum *schema.Summary, class errclass.Class) *schema.LogMatch {
 // relay's descriptors then.
 func TestShippedTorRelayChurn(t *testing.T) {
 	needCells(t)
-	needBinary(t, "tor")
+	testkit.NeedProgram(t, "tor")
 	// RLIMIT_NOFILE 256 instead of the file's 512: the same failure from
 	// a third of the TLS handshakes (the test shares two cores).
 	sum, _ := runShipped(t, "tor-relay-churn.yaml", func(sc *scenarios.Scenario) { sc.Target.NoFile = 256 })
@@ -120,7 +113,7 @@ func TestShippedTorRelayChurn(t *testing.T) {
 // refusal of the 33rd client is the failure, with redis's descriptors at
 // that moment.
 func TestShippedRedisMaxClients(t *testing.T) {
-	needBinary(t, "redis-server")
+	testkit.NeedProgram(t, "redis-server")
 	sum, _ := runShipped(t, "redis-maxclients.yaml")
 	f := sum.TimeToFailure
 	if f == nil || f.Class != errclass.ClassServerRefused || f.Phase != errclass.PhaseRecv {
@@ -145,7 +138,7 @@ func TestShippedRedisMaxClients(t *testing.T) {
 // accept4() EMFILE line is the failure, and the probe finds the service
 // unavailable from then on.
 func TestShippedNginxNoFile(t *testing.T) {
-	needBinary(t, "nginx")
+	testkit.NeedProgram(t, "nginx")
 	sum, _ := runShipped(t, "nginx-nofile.yaml")
 	f := sum.TimeToFailure
 	if f == nil || f.Class != errclass.ClassServerEMFILE || f.Phase != errclass.PhaseServer {

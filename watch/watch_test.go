@@ -132,60 +132,23 @@ failure: {classes: [server-conn-limit]}
 
 // lineServer answers each line with answer() until it is closed; an
 // empty answer closes the connection.
-func lineServer(t *testing.T, answer func() string) (addr string, closeFn func()) {
+func lineServer(t *testing.T, answer func() string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[net.Conn]bool{}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	return testkit.Serve(t, func(_ int, c *net.TCPConn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			if _, err := br.ReadString('\n'); err != nil {
 				return
 			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					if _, err := br.ReadString('\n'); err != nil {
-						return
-					}
-					a := answer()
-					if a == "" {
-						return
-					}
-					if _, err := c.Write([]byte(a)); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	var once sync.Once
-	closeFn = func() {
-		once.Do(func() {
-			ln.Close()
-			mu.Lock()
-			for c := range conns {
-				c.Close()
+			a := answer()
+			if a == "" {
+				return
 			}
-			mu.Unlock()
-			wg.Wait()
-		})
-	}
-	t.Cleanup(closeFn)
-	return ln.Addr().String(), closeFn
+			if _, err := c.Write([]byte(a)); err != nil {
+				return
+			}
+		}
+	})
 }
 
 // TestWatchFileAndProbe: an external server on this host is watched by
@@ -195,7 +158,7 @@ func lineServer(t *testing.T, answer func() string) (addr string, closeFn func()
 func TestWatchFileAndProbe(t *testing.T) {
 	needLinux(t)
 	var mode atomic.Int32
-	addr, _ := lineServer(t, func() string {
+	addr := lineServer(t, func() string {
 		switch mode.Load() {
 		case 1:
 			return "-ERR max number of clients reached\r\n"

@@ -4,9 +4,13 @@ package testkit
 
 import (
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +27,15 @@ func WaitFor(t testing.TB, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// NeedProgram skips the test when the program name is not on $PATH (a
+// real server such as tor or nginx; CI installs them).
+func NeedProgram(t testing.TB, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Skipf("%s not installed: %v", name, err)
 	}
 }
 
@@ -97,4 +110,56 @@ func InsideSystemRange(lo, hi int) bool {
 		return false
 	}
 	return slo <= lo && hi <= shi
+}
+
+// Serve runs a scripted TCP server on 127.0.0.1 and returns its address:
+// fn handles the i-th accepted connection (1-based) on a goroutine of its
+// own and returns when it is done with it; the connection is closed then.
+// The listener and every connection still open are closed, and every
+// handler waited for, when the test ends.
+func Serve(t testing.TB, fn func(i int, c *net.TCPConn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	var n atomic.Int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			i := int(n.Add(1))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() {
+					mu.Lock()
+					delete(conns, c)
+					mu.Unlock()
+					c.Close()
+				}()
+				fn(i, c.(*net.TCPConn))
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,55 +18,8 @@ import (
 	"github.com/nobufs/nobufs/workers/errclass"
 )
 
-// serve runs a scripted TCP server on loopback: fn handles the i-th
-// accepted connection (1-based) and returns when it is done with it (the
-// connection is closed then). Everything ends with the test.
-func serve(t *testing.T, fn func(i int, c *net.TCPConn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[net.Conn]bool{}
-	var n atomic.Int64
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			i := int(n.Add(1))
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() {
-					mu.Lock()
-					delete(conns, c)
-					mu.Unlock()
-					c.Close()
-				}()
-				fn(i, c.(*net.TCPConn))
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String()
-}
+// serve is testkit.Serve: a scripted server on loopback.
+func serve(t *testing.T, fn func(i int, c *net.TCPConn)) string { return testkit.Serve(t, fn) }
 
 // drain reads c until the client closes it (or it fails).
 func drain(c net.Conn) { _, _ = io.Copy(io.Discard, c) }

@@ -20,13 +20,6 @@ import (
 	"github.com/nobufs/nobufs/workers"
 )
 
-func needBinary(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not installed: %v", name, err)
-	}
-}
-
 func freeListen(t *testing.T) netip.AddrPort {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -76,7 +69,7 @@ func ping(t *testing.T, addr string) string {
 // late subscriber is handed, and is gone after Close with its record and
 // owner files.
 func TestLaunchServer(t *testing.T) {
-	needBinary(t, "redis-server")
+	testkit.NeedProgram(t, "redis-server")
 	dir := t.TempDir()
 	tg := start(t, `
 name: launch-redis
@@ -128,7 +121,7 @@ target: {server: redis, nofile: 64}
 // TestLaunchCommand: target.command with templated argv and a file; a
 // program killed from outside is said to have ended during the run.
 func TestLaunchCommand(t *testing.T) {
-	needBinary(t, "redis-server")
+	testkit.NeedProgram(t, "redis-server")
 	tg := start(t, `
 name: launch-command
 kind: half-open
@@ -167,7 +160,7 @@ target:
 // New says why (its own words) and leaves nothing, not even a temporary
 // directory.
 func TestLaunchRefusedToStart(t *testing.T) {
-	needBinary(t, "tor")
+	testkit.NeedProgram(t, "tor")
 	sc := testkit.Parse(t, `
 name: tor-too-few
 kind: churn
@@ -189,7 +182,7 @@ wire: {greeting: tls12-client-hello}
 // TestCleanup: a launched target whose nobufs is gone is ended by
 // Cleanup; one whose nobufs runs (this test) is kept.
 func TestCleanup(t *testing.T) {
-	needBinary(t, "redis-server")
+	testkit.NeedProgram(t, "redis-server")
 	root := t.TempDir()
 	const src = `
 name: cleanup

@@ -121,21 +121,21 @@ func columns(tl *schema.Timeline) *timelineCols {
 			if tcp, ok := h["tcp"].(map[string]any); ok {
 				c.hasTCP = true
 				for _, st := range tcpStates {
-					if v, ok := number(tcp[st]); ok {
+					if v, ok := schema.Number(tcp[st]); ok {
 						col(c.tcp, st)[i] = v
 					}
 				}
 			}
 			if ss, ok := h["sockstat"].(map[string]any); ok {
 				for _, k := range []string{"tcp_mem_pages", "udp_mem_pages"} {
-					if v, ok := number(ss[k]); ok {
+					if v, ok := schema.Number(ss[k]); ok {
 						col(c.mem, k)[i] = v
 					}
 				}
 			}
 			if cs, ok := h["counters"].(map[string]any); ok {
 				for k, raw := range cs {
-					if v, ok := number(raw); ok {
+					if v, ok := schema.Number(raw); ok {
 						col(c.counters, k)[i] = v / dt
 					}
 				}
@@ -144,8 +144,8 @@ func columns(tl *schema.Timeline) *timelineCols {
 				var drops, backlog float64
 				for _, q := range qs {
 					if qm, ok := q.(map[string]any); ok {
-						d, _ := number(qm["drops"])
-						b, _ := number(qm["backlog_bytes"])
+						d, _ := schema.Number(qm["drops"])
+						b, _ := schema.Number(qm["backlog_bytes"])
 						drops, backlog = drops+d, backlog+b
 					}
 				}
@@ -156,13 +156,13 @@ func columns(tl *schema.Timeline) *timelineCols {
 					col(c.queued, "qdisc backlog")[i] = backlog
 				}
 			}
-			if v, ok := number(h["fds"]); ok {
+			if v, ok := schema.Number(h["fds"]); ok {
 				col(c.gauges, "harness descriptors (fds)")[i] = v
 			}
 		}
 		for k, raw := range s.Extra {
 			if _, ok := queueGauges[k]; ok {
-				if v, ok := number(raw); ok {
+				if v, ok := schema.Number(raw); ok {
 					col(c.queued, queueGauges[k])[i] = v
 					c.hasExtraQueue = true
 				}
@@ -172,7 +172,7 @@ func columns(tl *schema.Timeline) *timelineCols {
 				if top, ok := raw.([]any); ok {
 					for _, e := range top {
 						if em, ok := e.(map[string]any); ok {
-							q, _ := number(em["queued"])
+							q, _ := schema.Number(em["queued"])
 							name := fmt.Sprintf("%v → %v", em["local"], em["remote"])
 							col(c.topQueued, name)[i] = q
 						}
@@ -183,7 +183,7 @@ func columns(tl *schema.Timeline) *timelineCols {
 			if otherGauges[k] {
 				continue
 			}
-			if v, ok := number(raw); ok {
+			if v, ok := schema.Number(raw); ok {
 				col(c.gauges, k)[i] = v
 			}
 		}
@@ -193,21 +193,6 @@ func columns(tl *schema.Timeline) *timelineCols {
 	}
 	slices.Sort(c.classes)
 	return c
-}
-
-// number reads a JSON number decoded into an any.
-func number(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	}
-	return 0, false
 }
 
 // failureMarks are the vertical lines of a run's timeline: the time to

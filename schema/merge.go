@@ -278,14 +278,14 @@ func mergeTimelines(got []*Part, offset func(*Part) float64) *Timeline {
 				}
 			}
 			for k, v := range s.Extra {
-				x, ok := number(v)
+				x, ok := Number(v)
 				if !ok {
 					continue
 				}
 				if out.Extra == nil {
 					out.Extra = map[string]any{}
 				}
-				prev, _ := number(out.Extra[k])
+				prev, _ := Number(out.Extra[k])
 				out.Extra[k] = prev + x
 			}
 		}
@@ -300,9 +300,9 @@ func mergeTimelines(got []*Part, offset func(*Part) float64) *Timeline {
 	return tl
 }
 
-// number reads a gauge of a sample's extra map: a JSON number (float64)
-// or, in memory, an integer.
-func number(v any) (float64, bool) {
+// Number reads a number of a sample's decoded maps (extra, host): a JSON
+// number (float64) or, in memory, an integer.
+func Number(v any) (float64, bool) {
 	switch x := v.(type) {
 	case float64:
 		return x, true
@@ -354,7 +354,7 @@ func mergeSections(m *Summary, got []*Part, offset func(*Part) float64, tl *Time
 		// timelines have it (the sum of the segments' peaks bounds it).
 		var peak float64
 		for _, smp := range tl.Samples {
-			if v, ok := number(smp.Extra["held"]); ok {
+			if v, ok := Number(smp.Extra["held"]); ok {
 				peak = max(peak, v)
 			}
 		}

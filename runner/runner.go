@@ -111,19 +111,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summar
 	src.Kmsg = nil
 	pred := doctor.Predict(sc, doctor.ReadHost(src))
 
-	var rec *record.Run
-	var err error
-	if o.Dir != "" {
-		rec, err = record.CreateDir(o.Dir, sc)
-	} else {
-		now := o.Now
-		if now.IsZero() {
-			now = time.Now()
-		}
-		rec, err = record.Create(o.Out, sc.Name, sc, now)
-	}
+	rec, err := createRecord(sc, o)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrRecord, err)
+		return nil, "", err
 	}
 	defer rec.Close()
 	if o.Created != nil {
@@ -167,6 +157,26 @@ func Run(ctx context.Context, sc *scenarios.Scenario, o Options) (*schema.Summar
 		return sum, rec.Dir, fmt.Errorf("%w: %w", ErrRecord, err)
 	}
 	return sum, rec.Dir, nil
+}
+
+// createRecord makes the run's results directory: o.Dir, or a new one
+// under o.Out named by the scenario and the start time.
+func createRecord(sc *scenarios.Scenario, o Options) (*record.Run, error) {
+	var rec *record.Run
+	var err error
+	if o.Dir != "" {
+		rec, err = record.CreateDir(o.Dir, sc)
+	} else {
+		now := o.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		rec, err = record.Create(o.Out, sc.Name, sc, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecord, err)
+	}
+	return rec, nil
 }
 
 // Place returns the placement of sc (see Placements).

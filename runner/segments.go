@@ -44,19 +44,9 @@ func runSegments(ctx context.Context, sc *scenarios.Scenario, o Options) (*schem
 		return nil, "", errors.New("load.segments: this caller cannot start segment processes")
 	}
 	n := sc.Load.Segments
-	var rec *record.Run
-	var err error
-	if o.Dir != "" {
-		rec, err = record.CreateDir(o.Dir, sc)
-	} else {
-		now := o.Now
-		if now.IsZero() {
-			now = time.Now()
-		}
-		rec, err = record.Create(o.Out, sc.Name, sc, now)
-	}
+	rec, err := createRecord(sc, o)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrRecord, err)
+		return nil, "", err
 	}
 	dir := rec.Dir
 	rec.Close() // the merge writes the run's timeline and summary

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync"
 	"testing"
 
 	"github.com/nobufs/nobufs/internal/testkit"
@@ -66,27 +65,12 @@ stop: {duration: 600ms}
 func TestHoldCountsServerEnds(t *testing.T) {
 	for _, reset := range []bool{false, true} {
 		t.Run(fmt.Sprintf("reset=%v", reset), func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					if reset {
-						_ = c.(*net.TCPConn).SetLinger(0)
-					}
-					_ = c.Close()
+			// Each connection is closed (FIN), or reset, right away.
+			addr := testkit.Serve(t, func(_ int, c *net.TCPConn) {
+				if reset {
+					_ = c.SetLinger(0)
 				}
-			}()
-			defer wg.Wait()
-			defer ln.Close()
+			})
 			sc := testkit.Parse(t, fmt.Sprintf(`
 name: hold-ends
 kind: hold
@@ -94,7 +78,7 @@ target: {address: %q}
 hold: {connections: 40}
 load: {workers: 4}
 stop: {duration: 800ms}
-`, ln.Addr().String()))
+`, addr))
 			s := testrun.Run(t, context.Background(), sc, workers.Options{}).Sum
 			h := s.Hold
 			// An RST that comes before the loop saw the connect complete

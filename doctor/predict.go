@@ -220,6 +220,12 @@ func portLimit(sc *scenarios.Scenario, p *scenarios.PortExhaustion, h *Host) sch
 	if math.IsInf(rate, 1) && hold < timeWaitHold {
 		l.Detail += fmt.Sprintf(", if the closed loop makes %d connects within %s", size-busy, fmtSec(hold))
 	}
+	// With tcp_rfc1337 0 (the default) an RST ends a TIME_WAIT at once:
+	// under load the peer's RSTs gave up to 11 % more connects than ports
+	// (docs/lab.md#ports-freed-early).
+	if rfc, ok := h.sysInt("net.ipv4.tcp_rfc1337"); ok && rfc == 0 && hold == timeWaitHold {
+		l.Detail += "; an RST from the peer ends a TIME_WAIT early (tcp_rfc1337 0), so a loaded run may make a few more"
+	}
 	return l
 }
 

@@ -126,3 +126,33 @@ func TestPredictUnknownKind(t *testing.T) {
 		t.Errorf("got %+v, want resource unknown and an empty limit list", p)
 	}
 }
+
+// TestPredictRFC1337: with tcp_rfc1337 0 a TIME_WAIT held 60 s can still
+// end early on an RST, and the detail says so; with 1, or where the
+// kernel reuses TIME_WAITs after a second anyway, it does not.
+func TestPredictRFC1337(t *testing.T) {
+	big := &hostfacts.Rlimit{Soft: 20000, Hard: 20000}
+	const note = "tcp_rfc1337 0"
+	for _, tt := range []struct {
+		name  string
+		edits map[string]string
+		want  bool
+	}{
+		{"rfc1337 0, TIME_WAIT 60 s", map[string]string{"proc/sys/net/ipv4/tcp_tw_reuse": "0\n", "proc/sys/net/ipv4/tcp_rfc1337": "0\n"}, true},
+		{"rfc1337 1", map[string]string{"proc/sys/net/ipv4/tcp_tw_reuse": "0\n", "proc/sys/net/ipv4/tcp_rfc1337": "1\n"}, false},
+		{"rfc1337 0, TIME_WAIT reusable after 1 s", map[string]string{"proc/sys/net/ipv4/tcp_rfc1337": "0\n"}, false},
+		{"rfc1337 unreadable", map[string]string{"proc/sys/net/ipv4/tcp_tw_reuse": "0\n"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := fakeHost(t, tt.edits, big, nil)
+			h.PortRangeOption = true
+			p := Predict(portScenario(nil), h)
+			if p.Resource != ResPorts || p.AfterOps != 50 {
+				t.Fatalf("got %s after %d (%s), want ports after 50", p.Resource, p.AfterOps, p.Detail)
+			}
+			if got := strings.Contains(p.Detail, note); got != tt.want {
+				t.Errorf("detail %q: contains %q = %v, want %v", p.Detail, note, got, tt.want)
+			}
+		})
+	}
+}

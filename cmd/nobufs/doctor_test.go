@@ -82,7 +82,7 @@ func TestRunRecordsPrediction(t *testing.T) {
 	args := []string{"run", "--quiet", "--host-state=false", "--out", out, "testdata/port-44k.yaml"}
 	var stdout string
 	if exec.Command("unshare", "--net", "true").Run() == nil {
-		cmd := exec.Command("unshare", append([]string{"--net", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", os.Args[0]}, args...)...)
+		cmd := exec.Command("unshare", unshareNet(nil, append([]string{os.Args[0]}, args...)...)...)
 		cmd.Env = append(os.Environ(), envRunMain+"=1")
 		var so, se strings.Builder
 		cmd.Stdout, cmd.Stderr = &so, &se

@@ -129,8 +129,8 @@ func TestRunTimelineTimeWaitClimbs(t *testing.T) {
 	// the host's): with reuse, a connect after the first second may take
 	// the port of one of the run's own TIME_WAITs, which then does not
 	// add to the count.
-	cmd := exec.CommandContext(ctx, "unshare", "--net", "--", "sh", "-c", `ip link set lo up && echo 0 > /proc/sys/net/ipv4/tcp_tw_reuse && exec "$0" "$@"`,
-		os.Args[0], "-test.run=^TestRunTimelineTimeWaitClimbs$", "-test.count=1")
+	cmd := exec.CommandContext(ctx, "unshare", unshareNet(map[string]string{"net/ipv4/tcp_tw_reuse": "0"},
+		os.Args[0], "-test.run=^TestRunTimelineTimeWaitClimbs$", "-test.count=1")...)
 	cmd.Env = append(os.Environ(), "NOBUFS_TW_CHILD_OUT="+out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("child: %v\n%s", err, b)

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -287,20 +289,34 @@ var privateNet = sync.OnceValue(func() bool {
 	return exec.Command("unshare", "--net", "true").Run() == nil
 })
 
+// unshareNet is the argv of `unshare` that runs args in a network
+// namespace of its own, prepared first: its loopback up, tcp_rfc1337 1 (a
+// TIME_WAIT ignores an RST instead of ending: under load, with the default
+// 0, RSTs ended some of a run's own TIME_WAITs early and gave their ports
+// back, docs/lab.md#ports-freed-early) and the sysctls in set, written in
+// the namespace's own copy ("net/ipv4/tcp_tw_reuse": "0").
+func unshareNet(set map[string]string, args ...string) []string {
+	prep := "ip link set lo up && echo 1 > /proc/sys/net/ipv4/tcp_rfc1337"
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		prep += " && echo " + set[k] + " > /proc/sys/" + k
+	}
+	return append([]string{"--net", "--", "sh", "-c", prep + ` && exec "$@"`, "sh"}, args...)
+}
+
 // cmdNetexec PROG [ARGS...]: runs PROG as exec does, but in a network
-// namespace of its own with its loopback up. A script that counts ports
-// (50 source ports → connect #51 fails) is then exact however many
-// TIME_WAITs other tests leave on the host's loopback: on Linux a
-// TIME_WAIT older than tcp_tw_reuse_delay (1 s) can be reused, so another
-// test's old connections in the same range would let a few more connects
-// succeed. Where namespaces cannot be made it runs PROG here and says so.
+// namespace of its own (unshareNet). A script that counts ports (50
+// source ports → connect #51 fails) is then exact however many TIME_WAITs
+// other tests leave on the host's loopback: on Linux a TIME_WAIT older
+// than tcp_tw_reuse_delay (1 s) can be reused, so another test's old
+// connections in the same range would let a few more connects succeed.
+// Where namespaces cannot be made it runs PROG here and says so.
 func cmdNetexec(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: netexec PROG [ARGS...]")
 	}
 	var err error
 	if privateNet() {
-		err = ts.Exec("unshare", append([]string{"--net", "sh", "-c", `ip link set lo up && exec "$@"`, "sh"}, args...)...)
+		err = ts.Exec("unshare", unshareNet(nil, args...)...)
 	} else {
 		ts.Logf("netexec: no network namespace can be made here; %s runs in the host's", args[0])
 		err = ts.Exec(args[0], args[1:]...)

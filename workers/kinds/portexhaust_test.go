@@ -2,6 +2,7 @@ package kinds_test
 
 import (
 	"context"
+	"net/netip"
 	"runtime"
 	"testing"
 
@@ -40,17 +41,23 @@ failure: {classes: [eaddrnotavail, eaddrinuse]}
 	if f.AtSec >= 1 {
 		t.Skipf("failure came at %.3fs, after the 1 s TIME_WAIT reuse delay: counts are not exact (%d ok)", f.AtSec, f.OKBefore)
 	}
-	if f.Op != 51 || f.OKBefore != 50 {
-		t.Errorf("failure at op %d after %d ok, want op 51 after 50 ok", f.Op, f.OKBefore)
+	// The target listens on a port of the namespace's ephemeral range; once
+	// in a few hundred runs it is one of the 50, which leaves 49.
+	ports := uint64(50)
+	if ap, err := netip.ParseAddrPort(sum.Target.Address); err == nil && ap.Port() >= 41000 && ap.Port() <= 41049 {
+		ports--
+	}
+	if f.Op != ports+1 || f.OKBefore != ports {
+		t.Errorf("failure at op %d after %d ok, want op %d after %d ok (target %s)", f.Op, f.OKBefore, ports+1, ports, sum.Target.Address)
 	}
 	if sum.StopReason != schema.StopFailure || sum.Status != schema.StatusPassed {
 		t.Errorf("stop %q status %q, want %q %q", sum.StopReason, sum.Status, schema.StopFailure, schema.StatusPassed)
 	}
-	if p := sum.PortExhaustion; p == nil || p.Method != "option" || p.RangeSize != 50 || p.ConnectsBeforeFailure == nil || *p.ConnectsBeforeFailure != 50 {
+	if p := sum.PortExhaustion; p == nil || p.Method != "option" || p.RangeSize != 50 || p.ConnectsBeforeFailure == nil || *p.ConnectsBeforeFailure != ports {
 		t.Errorf("port report = %+v", sum.PortExhaustion)
 	}
-	if got := sum.Latency["connect"].Count; got != 50 {
-		t.Errorf("connect latency count = %d, want 50", got)
+	if got := sum.Latency["connect"].Count; got != ports {
+		t.Errorf("connect latency count = %d, want %d", got, ports)
 	}
 	if len(lines) < 3 || lines[0]["type"] != "start" || lines[len(lines)-1]["type"] != "end" || lines[1]["type"] != "sample" {
 		t.Errorf("timeline = %v, want start, samples, end", lines)

@@ -9,7 +9,9 @@
 //   - Prepare / FindKernel: a Debian cloud kernel taken out of its package
 //     without installing it, kept in a cache directory.
 //   - BuildInitramfs: a gzip'd cpio (newc) image whose /init is a static
-//     binary, plus any extra files (the scenario).
+//     binary, plus any extra files; NewBase / WriteImage: the same with the
+//     binary compressed once and each run's scenario in a second archive
+//     appended to it.
 //   - Encoder / Reader: the framed record stream the guest writes to its
 //     results serial port and the host reads back (NB1 lines with a sequence
 //     number and a CRC32).

@@ -52,34 +52,103 @@ var skeleton = []File{
 // executable. The output depends only on the inputs (members sorted, times
 // zero), so equal inputs give equal images.
 func BuildInitramfs(w io.Writer, files []File) error {
+	b, err := NewBase(files)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b.gz)
+	if err != nil {
+		return fmt.Errorf("initramfs: %w", err)
+	}
+	return nil
+}
+
+// Base is the shared part of a run of images, compressed once: the
+// skeleton, /init and the other files given to NewBase. WriteImage writes
+// it followed by a second, small archive with one run's own files; the
+// kernel unpacks concatenated archives in turn (buffer-format.rst), so a
+// sweep compresses its multi-megabyte /init once instead of once per run
+// (it took 3 s a run here, 49 s in a race-detector build).
+type Base struct {
+	gz   []byte          // the compressed archive, trailer included
+	have map[string]bool // its members' paths
+	ino  uint32          // its last inode number
+}
+
+// NewBase compresses files, with the skeleton and the directories above
+// them, as BuildInitramfs does. /init must be among them and be a static
+// ELF executable.
+func NewBase(files []File) (*Base, error) {
+	all, err := members(files, nil)
+	if err != nil {
+		return nil, err
+	}
+	if init, ok := all["/init"]; !ok {
+		return nil, fmt.Errorf("%w: no /init", ErrInitNotStatic)
+	} else if err := checkStatic(init); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	ino, err := writeArchive(&buf, all, 0)
+	if err != nil {
+		return nil, err
+	}
+	b := &Base{gz: buf.Bytes(), have: map[string]bool{}, ino: ino}
+	for p := range all {
+		b.have[p] = true
+	}
+	return b, nil
+}
+
+// WriteImage writes the base and, after it, an archive of files and the
+// directories above them that the base lacks. A path the base holds is an
+// error (the later archive would replace it unseen), /init included.
+func (b *Base) WriteImage(w io.Writer, files []File) error {
+	all, err := members(files, b.have)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b.gz); err != nil {
+		return fmt.Errorf("initramfs: %w", err)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	_, err = writeArchive(w, all, b.ino)
+	return err
+}
+
+// members checks files and adds the directories above them; with have nil
+// the skeleton is added too, else a path in have is an error and the
+// directories in have are not added again.
+func members(files []File, have map[string]bool) (map[string]File, error) {
 	all := map[string]File{}
-	for _, f := range skeleton {
-		all[f.Path] = f
+	if have == nil {
+		for _, f := range skeleton {
+			all[f.Path] = f
+		}
 	}
 	var errs []error
 	seen := map[string]bool{}
 	for _, f := range files {
 		p := f.Path
-		if !strings.HasPrefix(p, "/") || path.Clean(p) != p || p == "/" {
+		switch {
+		case !strings.HasPrefix(p, "/") || path.Clean(p) != p || p == "/":
 			errs = append(errs, fmt.Errorf("initramfs: path %q: want an absolute, clean path", p))
 			continue
-		}
-		if seen[p] {
+		case seen[p]:
 			errs = append(errs, fmt.Errorf("initramfs: path %q given twice", p))
+			continue
+		case have[p]:
+			errs = append(errs, fmt.Errorf("initramfs: path %q is in the base image already", p))
 			continue
 		}
 		seen[p] = true
 		all[p] = f
 	}
-	init, ok := all["/init"]
-	if !ok {
-		errs = append(errs, fmt.Errorf("%w: no /init", ErrInitNotStatic))
-	} else if err := checkStatic(init); err != nil {
-		errs = append(errs, err)
-	}
 	// Parent directories.
 	for p := range all {
-		for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+		for d := path.Dir(p); d != "/" && !have[d]; d = path.Dir(d) {
 			if f, ok := all[d]; ok {
 				if f.Mode&fs.ModeDir == 0 {
 					errs = append(errs, fmt.Errorf("initramfs: %q is inside %q, which is not a directory", p, d))
@@ -90,32 +159,38 @@ func BuildInitramfs(w io.Writer, files []File) error {
 		}
 	}
 	if len(errs) > 0 {
-		return errors.Join(errs...)
+		return nil, errors.Join(errs...)
 	}
+	return all, nil
+}
+
+// writeArchive writes all as one gzip'd newc archive, sorted (a directory
+// comes before what it holds), inode numbers from ino+1; it returns the
+// last one.
+func writeArchive(w io.Writer, all map[string]File, ino uint32) (uint32, error) {
 	paths := make([]string, 0, len(all))
 	for p := range all {
 		paths = append(paths, p)
 	}
-	// Sorted, a directory comes before what it holds.
 	sort.Strings(paths)
-
 	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	if err != nil {
-		return fmt.Errorf("initramfs: %w", err)
+		return 0, fmt.Errorf("initramfs: %w", err)
 	}
 	cw := &cpioWriter{w: zw}
-	for i, p := range paths {
-		if err := writeMember(cw, all[p], uint32(i+1)); err != nil {
-			return err
+	for _, p := range paths {
+		ino++
+		if err := writeMember(cw, all[p], ino); err != nil {
+			return 0, err
 		}
 	}
 	if err := cw.trailer(); err != nil {
-		return fmt.Errorf("initramfs: %w", err)
+		return 0, fmt.Errorf("initramfs: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return fmt.Errorf("initramfs: %w", err)
+		return 0, fmt.Errorf("initramfs: %w", err)
 	}
-	return nil
+	return ino, nil
 }
 
 func writeMember(cw *cpioWriter, f File, ino uint32) error {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -68,6 +69,7 @@ const (
 // cpioMember is what the test's own newc reader finds.
 type cpioMember struct {
 	Name         string
+	Ino          uint32
 	Mode         uint32
 	Nlink        uint32
 	Size         int
@@ -110,7 +112,7 @@ func readNewc(tb testing.TB, a []byte) []cpioMember {
 		if string(h[:6]) != cpioMagic {
 			tb.Fatalf("magic at %d = %q, want %q", off, h[:6], cpioMagic)
 		}
-		m := cpioMember{Mode: field(h, 1), Nlink: field(h, 4), Size: int(field(h, 6)), RMajor: field(h, 9), RMinor: field(h, 10), HeaderOffset: off}
+		m := cpioMember{Ino: field(h, 0), Mode: field(h, 1), Nlink: field(h, 4), Size: int(field(h, 6)), RMajor: field(h, 9), RMinor: field(h, 10), HeaderOffset: off}
 		if check := field(h, 12); check != 0 {
 			tb.Fatalf("check field at %d = %d, want 0 (newc)", off, check)
 		}
@@ -330,3 +332,60 @@ func TestInitramfsWriteError(t *testing.T) {
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, fmt.Errorf("disk full") }
+
+// TestBaseWriteImage: an image from a base is the base's archive, byte for
+// byte, then a second archive with the run's own files and the
+// directories above them that the base lacks; inode numbers go on from
+// the base's.
+func TestBaseWriteImage(t *testing.T) {
+	b, err := NewBase([]File{{Path: "/init", Data: minimalELF(emX86_64, false)}, {Path: "/etc/motd", Data: []byte("hi\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alone bytes.Buffer
+	if err := BuildInitramfs(&alone, []File{{Path: "/init", Data: minimalELF(emX86_64, false)}, {Path: "/etc/motd", Data: []byte("hi\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	var img bytes.Buffer
+	if err := b.WriteImage(&img, []File{{Path: "/etc/nobufs/scenario.yaml", Data: []byte("name: x\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(img.Bytes(), alone.Bytes()) {
+		t.Fatal("the image does not start with the base archive")
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(img.Bytes()[alone.Len():]))
+	if err != nil {
+		t.Fatalf("no second archive after the base: %v", err)
+	}
+	second, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	inos := map[uint32]bool{}
+	base := readNewc(t, gunzip(t, alone.Bytes()))
+	for _, m := range base {
+		inos[m.Ino] = true
+	}
+	for _, m := range readNewc(t, second) {
+		names = append(names, m.Name)
+		if inos[m.Ino] {
+			t.Errorf("%s: inode %d is the base's too", m.Name, m.Ino)
+		}
+	}
+	if got, want := strings.Join(names, " "), "etc/nobufs etc/nobufs/scenario.yaml"; got != want {
+		t.Errorf("second archive holds %q, want %q (etc is the base's)", got, want)
+	}
+	for _, files := range [][]File{
+		{{Path: "/init", Data: minimalELF(emX86_64, false)}},
+		{{Path: "/etc/motd", Data: []byte("again\n")}},
+		{{Path: "/etc", Mode: fs.ModeDir}},
+	} {
+		if err := b.WriteImage(io.Discard, files); err == nil {
+			t.Errorf("WriteImage(%s) = nil, want an error: the base holds it", files[0].Path)
+		}
+	}
+	if _, err := NewBase([]File{{Path: "/etc/motd", Data: []byte("hi\n")}}); !errors.Is(err, ErrInitNotStatic) {
+		t.Errorf("NewBase without /init = %v, want ErrInitNotStatic", err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v4"
@@ -165,10 +166,10 @@ func buildImage(sc *scenarios.Scenario, init string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("vm: %w", err)
 	}
-	err = vm.BuildInitramfs(f, []vm.File{
-		{Path: "/init", HostPath: init},
-		{Path: ScenarioPath, Data: src},
-	})
+	b, err := baseFor(init)
+	if err == nil {
+		err = b.WriteImage(f, []vm.File{{Path: ScenarioPath, Data: src}})
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -177,6 +178,35 @@ func buildImage(sc *scenarios.Scenario, init string) (string, error) {
 		return "", fmt.Errorf("vm: initramfs: %w", err)
 	}
 	return f.Name(), nil
+}
+
+// base is the last /init compressed as an image base (vm.Base), for the
+// binary with that path, size and modification time: a sweep's runs, and
+// a test binary's guests, compress it once.
+var base struct {
+	mu    sync.Mutex
+	path  string
+	size  int64
+	mtime time.Time
+	b     *vm.Base
+}
+
+func baseFor(init string) (*vm.Base, error) {
+	st, err := os.Stat(init)
+	if err != nil {
+		return nil, fmt.Errorf("vm: %w", err)
+	}
+	base.mu.Lock()
+	defer base.mu.Unlock()
+	if base.b != nil && base.path == init && base.size == st.Size() && base.mtime.Equal(st.ModTime()) {
+		return base.b, nil
+	}
+	b, err := vm.NewBase([]vm.File{{Path: "/init", HostPath: init}})
+	if err != nil {
+		return nil, err
+	}
+	base.path, base.size, base.mtime, base.b = init, st.Size(), st.ModTime(), b
+	return b, nil
 }
 
 // host is the host side of one guest run: what its records said so far.

@@ -25,7 +25,7 @@ import (
 // ignores an RST instead of ending. With the default (0), under load, RSTs
 // the peer sends for connections it no longer has end some of the run's
 // own TIME_WAITs early and give their ports back (docs/lab.md#ports-freed-early):
-// 50 ports gave 51 to 84 connects in 7 of 300 runs beside three busy
+// 50 ports gave 52 to 84 connects in 6 of 300 runs beside six busy
 // loops, none in 300 with the setting.
 func PrivateNetNS(t testing.TB) *workers.Namespaces {
 	t.Helper()

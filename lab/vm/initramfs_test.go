@@ -380,6 +380,7 @@ func TestBaseWriteImage(t *testing.T) {
 		{{Path: "/init", Data: minimalELF(emX86_64, false)}},
 		{{Path: "/etc/motd", Data: []byte("again\n")}},
 		{{Path: "/etc", Mode: fs.ModeDir}},
+		{{Path: "/init/x", Data: []byte("x")}}, // /init is a file
 	} {
 		if err := b.WriteImage(io.Discard, files); err == nil {
 			t.Errorf("WriteImage(%s) = nil, want an error: the base holds it", files[0].Path)

@@ -236,7 +236,7 @@ func (k *churnKind) totals() churnTotals {
 	return t
 }
 
-// extendSample adds this interval's connects, closes and bursts, and the
+// Sample adds this interval's connects, closes and bursts, and the
 // connections open now, to the timeline.
 func (k *churnKind) Sample(elapsed time.Duration) map[string]any {
 	t := k.totals()

@@ -230,7 +230,7 @@ func (k *halfOpenKind) totals() halfOpenTotals {
 	return t
 }
 
-// extendSample adds the connects pending, waiting and held now, and this
+// Sample adds the connects pending, waiting and held now, and this
 // interval's starts and completions, to the timeline; with a never-accept
 // target on Linux also its accept queue.
 func (k *halfOpenKind) Sample(elapsed time.Duration) map[string]any {
